@@ -1,0 +1,17 @@
+import { router } from "./trpc";
+import { authRouter } from "./routers/auth";
+import { userRouter } from "./routers/user";
+import { tokenRouter } from "./routers/token";
+import { auditRouter } from "./routers/audit";
+import { eventsRouter } from "./routers/events";
+
+/** The public API (API.md): one router per area. */
+export const appRouter = router({
+  auth: authRouter,
+  user: userRouter,
+  token: tokenRouter,
+  audit: auditRouter,
+  events: eventsRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,10 @@
+import type { App } from "./app";
+import { bootstrapAdmin } from "./auth/bootstrap";
+
+/**
+ * Work done once when the console starts, in order: the first admin, then (as later
+ * areas land) firewall layout, reconcile, finding running programs again, timers.
+ */
+export async function runStartup(app: App): Promise<void> {
+  await bootstrapAdmin(app.store, app.config.dataDir, app.config.NSLAB_ADMIN_PASSWORD, (line) => console.log(line));
+}
