@@ -30,6 +30,10 @@ const configSchema = z.object({
   NSLAB_RECONCILE_SECONDS: z.coerce.number().int().min(0).max(86400).default(30),
   /** Running programs one console user may have at once. */
   NSLAB_PROCESS_LIMIT: z.coerce.number().int().min(1).max(10000).default(20),
+  /** Bytes of stdout and of stderr kept per program (the newest part). */
+  NSLAB_PROCESS_LOG_BYTES: z.coerce.number().int().min(4096).max(1024 ** 3).default(1024 * 1024),
+  /** Seconds process.stop waits after TERM/INT before it sends KILL. */
+  NSLAB_PROCESS_STOP_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(5),
   NSLAB_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
