@@ -1,5 +1,6 @@
 import type { App } from "./app";
 import { bootstrapAdmin } from "./auth/bootstrap";
+import { resumeProcesses } from "./core/processes";
 
 /**
  * Work done once when the console starts, in order: the first admin, then (as later
@@ -7,4 +8,6 @@ import { bootstrapAdmin } from "./auth/bootstrap";
  */
 export async function runStartup(app: App): Promise<void> {
   await bootstrapAdmin(app.store, app.config.dataDir, app.config.NSLAB_ADMIN_PASSWORD, (line) => console.log(line));
+  // Programs started by an earlier console: watch the live ones, mark the ended ones exited.
+  resumeProcesses(app);
 }

@@ -4,6 +4,7 @@ import { userRouter } from "./routers/user";
 import { tokenRouter } from "./routers/token";
 import { auditRouter } from "./routers/audit";
 import { eventsRouter } from "./routers/events";
+import { processRouter } from "./routers/process";
 
 /** The public API (API.md): one router per area. */
 export const appRouter = router({
@@ -12,6 +13,7 @@ export const appRouter = router({
   token: tokenRouter,
   audit: auditRouter,
   events: eventsRouter,
+  process: processRouter,
 });
 
 export type AppRouter = typeof appRouter;
