@@ -1,0 +1,164 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import { openStore, type Store } from "../store/db";
+import { audit, sandboxes } from "../store/schema";
+import { EventBus } from "./events";
+import { CommandError, FakeRunner } from "../net/runner";
+import { ruleAddSchema } from "../net/rules-input";
+import { addRule, deleteRule, listRules, moveRule, replaceAllRules, setPolicy, loadRules, type Actor } from "./rules";
+import { addPort, deletePort, listPorts, natLinesWithoutSandbox } from "./ports";
+import { AppError } from "../errors";
+
+const admin: Actor = { username: "admin", role: "admin" };
+const alice: Actor = { username: "alice", role: "operator" };
+const bob: Actor = { username: "bob", role: "operator" };
+
+let store: Store;
+let runner: FakeRunner;
+let app: { store: Store; runner: FakeRunner; events: EventBus };
+
+function addSandbox(name: string, id: string, owner = "alice", address: string | null = "10.200.0.2") {
+  store.insert(sandboxes).values({ id, name, owner, mode: "nat", nat: true, subnet: "10.200.0.0/30", hostAddress: "10.200.0.1", address, createdAt: new Date().toISOString() }).run();
+}
+
+const add = (actor: Actor, input: Record<string, unknown>) => addRule(app, actor, ruleAddSchema.parse({ sandbox: "web", ...input }));
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (error) {
+    if (error instanceof AppError) return error.appCode;
+    throw error;
+  }
+  return "ok";
+}
+
+beforeEach(() => {
+  store = openStore(fs.mkdtempSync(path.join(os.tmpdir(), "nslab-rules-")));
+  runner = new FakeRunner();
+  app = { store, runner, events: new EventBus() };
+  addSandbox("web", "sweb000000");
+  addSandbox("db", "sdb0000000", "bob", "10.200.0.6");
+});
+
+describe("rules service", () => {
+  it("adds, moves, deletes in order, bumping the revision, one restore per change", async () => {
+    const a = await add(alice, { direction: "egress", action: "accept", protocol: "tcp", ports: "8080" });
+    const b = await add(alice, { direction: "egress", action: "drop" });
+    const c = await add(alice, { direction: "ingress", action: "reject", position: 0 });
+    expect(loadRules(store, "sweb000000").map((r) => r.id)).toEqual([c.id, a.id, b.id]);
+    await moveRule(app, alice, { sandbox: "web", id: b.id, position: 0 });
+    expect(loadRules(store, "sweb000000").map((r) => [r.id, r.position])).toEqual([[b.id, 0], [c.id, 1], [a.id, 2]]);
+    await moveRule(app, alice, { sandbox: "web", id: b.id, position: 2 });
+    expect(loadRules(store, "sweb000000").map((r) => r.id)).toEqual([c.id, a.id, b.id]);
+    await deleteRule(app, alice, { sandbox: "web", id: c.id });
+    expect(loadRules(store, "sweb000000").map((r) => [r.id, r.position])).toEqual([[a.id, 0], [b.id, 1]]);
+    const restores = runner.log.filter((c) => c.argv[0] === "iptables-restore");
+    expect(restores).toHaveLength(6);
+    expect(restores.every((c) => c.argv.join(" ") === "iptables-restore --noflush --wait")).toBe(true);
+    // Only the sandbox's own chains are declared in the transaction.
+    const last = restores.at(-1)!.input!;
+    expect(last.split("\n").filter((l) => l.startsWith(":"))).toEqual([":NSLAB-E-sweb000000 - [0:0]", ":NSLAB-I-sweb000000 - [0:0]"]);
+    expect(last).toContain(`rule:${a.id}" -j RETURN`);
+    const listed = await listRules(app, "web");
+    expect(listed.revision).toBe(6);
+    expect(listed.rules.map((r) => r.id)).toEqual([a.id, b.id]);
+  });
+
+  it("reads counters with one iptables-save and maps them by mark", async () => {
+    const a = await add(alice, { direction: "egress", action: "drop" });
+    runner = new FakeRunner((cmd) =>
+      cmd.argv[0] === "iptables-save"
+        ? { stdout: `[3:180] -A NSLAB-E-sweb000000 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j DROP\n[7:700] -A NSLAB-E-sweb000000 -m comment --comment "nslab:sweb000000:policy" -j RETURN\n`, stderr: "" }
+        : undefined,
+    );
+    app.runner = runner;
+    const listed = await listRules(app, "web");
+    expect(runner.log.map((c) => c.argv.join(" "))).toEqual(["iptables-save -c -t filter"]);
+    expect(listed.rules[0]).toMatchObject({ id: a.id, packets: 3, bytes: 180 });
+    expect(listed.policy).toMatchObject({ egress: "accept", ingress: "drop", egressPackets: 7, ingressPackets: 0 });
+  });
+
+  it("audits every change with before and after", async () => {
+    const a = await add(alice, { direction: "egress", action: "drop", comment: "block all" });
+    await deleteRule(app, alice, { sandbox: "web", id: a.id });
+    const rows = store.select().from(audit).all();
+    expect(rows.map((r) => [r.action, r.result, r.sandbox, r.user])).toEqual([
+      ["rule.add", "ok", "web", "alice"],
+      ["rule.delete", "ok", "web", "alice"],
+    ]);
+    expect((rows[0]!.input as { after: { comment: string } }).after.comment).toBe("block all");
+    expect((rows[1]!.input as { before: { id: string } }).before.id).toBe(a.id);
+  });
+
+  it("lets owners and admins change, refuses other operators, and audits the refusal", async () => {
+    expect(await code(add(bob, { direction: "egress", action: "drop" }))).toBe("FORBIDDEN");
+    expect(await code(add(admin, { direction: "egress", action: "drop" }))).toBe("ok");
+    expect(runner.log).toHaveLength(1);
+    expect(store.select().from(audit).all().map((r) => r.result)).toEqual(["error", "ok"]);
+  });
+
+  it("refuses unknown sandboxes, rules and positions before anything runs", async () => {
+    expect(await code(addRule(app, alice, ruleAddSchema.parse({ sandbox: "nope", direction: "egress", action: "drop" })))).toBe("NOT_FOUND");
+    expect(await code(add(alice, { direction: "egress", action: "drop", position: 1 }))).toBe("INPUT_INVALID");
+    expect(await code(deleteRule(app, alice, { sandbox: "web", id: "r000000000" }))).toBe("NOT_FOUND");
+    expect(await code(moveRule(app, alice, { sandbox: "web", id: "r000000000", position: 0 }))).toBe("NOT_FOUND");
+    expect(runner.log).toHaveLength(0);
+  });
+
+  it("leaves the store as it was when the kernel refuses", async () => {
+    runner = new FakeRunner(() => new CommandError(["iptables-restore"], 1, "", "iptables-restore: line 3 failed", false));
+    app.runner = runner;
+    const error = await add(alice, { direction: "egress", action: "drop" }).catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.appCode).toBe("APPLY_FAILED");
+    expect(error.detail.stderr).toContain("line 3");
+    expect(loadRules(store, "sweb000000")).toHaveLength(0);
+    expect((await listRules({ ...app, runner: new FakeRunner() }, "web")).revision).toBe(0);
+  });
+
+  it("replaceAll: two at the same revision → one succeeds, the other CONFLICT", async () => {
+    await add(alice, { direction: "egress", action: "drop" });
+    const { revision } = await listRules(app, "web");
+    const rules = [{ direction: "egress" as const, action: "accept" as const }];
+    const results = await Promise.all([
+      code(replaceAllRules(app, alice, { sandbox: "web", revision, rules })),
+      code(replaceAllRules(app, admin, { sandbox: "web", revision, rules: [...rules, ...rules] })),
+    ]);
+    expect(results.sort()).toEqual(["CONFLICT", "ok"]);
+    expect(loadRules(store, "sweb000000")).toHaveLength(1);
+  });
+
+  it("setPolicy rewrites the chains with the new policy and bumps the revision", async () => {
+    await setPolicy(app, alice, { name: "web", egress: "drop" });
+    const input = runner.log.at(-1)!.input!;
+    expect(input).toContain('--comment "nslab:sweb000000:policy" -j DROP');
+    const listed = await listRules(app, "web");
+    expect(listed.policy.egress).toBe("drop");
+    expect(listed.policy.ingress).toBe("drop");
+    expect(listed.revision).toBe(1);
+  });
+});
+
+describe("ports service", () => {
+  const none = () => new Set<number>();
+  it("publishes, refuses taken ports, deletes, and renders removal for the engine", async () => {
+    const p = await addPort(app, alice, { sandbox: "web", protocol: "tcp", hostPort: 8081, sandboxPort: 80 }, none);
+    expect(listPorts(store, "web")).toEqual([{ id: p.id, protocol: "tcp", hostPort: 8081, sandboxPort: 80 }]);
+    const restore = runner.log.find((c) => c.argv[0] === "iptables-restore")!;
+    expect(restore.input).toContain("-j DNAT --to-destination 10.200.0.2:80");
+    expect(await code(addPort(app, bob, { sandbox: "db", protocol: "tcp", hostPort: 8081, sandboxPort: 80 }, none))).toBe("CONFLICT");
+    expect(await code(addPort(app, bob, { sandbox: "db", protocol: "udp", hostPort: 8081, sandboxPort: 80 }, none))).toBe("ok");
+    expect(await code(addPort(app, bob, { sandbox: "db", protocol: "tcp", hostPort: 3000, sandboxPort: 80 }, () => new Set([3000])))).toBe("CONFLICT");
+    expect(await code(addPort(app, bob, { sandbox: "web", protocol: "tcp", hostPort: 9000, sandboxPort: 80 }, none))).toBe("FORBIDDEN");
+    expect(natLinesWithoutSandbox(store, "sweb000000")).toEqual([
+      ":NSLAB-PORTS - [0:0]",
+      expect.stringContaining("--dport 8081 -m comment --comment \"nslab:sdb0000000:port:"),
+    ]);
+    await deletePort(app, alice, { sandbox: "web", id: p.id });
+    expect(listPorts(store, "web")).toEqual([]);
+    expect(await code(deletePort(app, alice, { sandbox: "web", id: p.id }))).toBe("NOT_FOUND");
+  });
+});

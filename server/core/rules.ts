@@ -1,0 +1,364 @@
+import { randomBytes } from "node:crypto";
+import { and, asc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
+import type { App } from "../app";
+import type { Db, Store } from "../store/db";
+import { rules, sandboxes } from "../store/schema";
+import { AppError } from "../errors";
+import { writeAudit } from "./audit";
+import type { Role } from "./users";
+import { MAX_RULES, ruleSpecOf, type RuleSpec } from "../net/rules-input";
+import type { z } from "zod";
+import type { ruleAddSchema, ruleReplaceAllSchema, setPolicySchema } from "../net/rules-input";
+import type { SandboxFilterSpec } from "../net/sandbox-chains";
+import { applySandboxFilter, readSandboxCounters } from "../net/rules-apply";
+
+/**
+ * Per-sandbox filter rules (API.md "Filter rules"): an ordered list per sandbox in the
+ * store, rendered into the sandbox's two chains. Every change runs under the sandbox's
+ * lock: read the rules, compute the new list, rewrite the chains in one
+ * `iptables-restore --noflush` transaction, then commit the store change with its audit
+ * row (before and after) and a bumped revision. If the kernel refuses, nothing changes in
+ * the store and an error audit row records the try. The store stays the truth: a crash
+ * between apply and commit leaves the kernel ahead, and the next change or reconcile
+ * rewrites the chains from the store.
+ */
+
+/** Who is acting: the signed-in user. */
+export interface Actor {
+  username: string;
+  role: Role;
+}
+
+/** The part of the App the rule and port services use. */
+export type RulesApp = Pick<App, "store" | "runner" | "events">;
+
+export type SandboxRow = typeof sandboxes.$inferSelect;
+export type RuleRow = typeof rules.$inferSelect;
+
+/** One rule as the API shows it. */
+export interface RuleView extends RuleSpec {
+  id: string;
+  position: number;
+}
+
+const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+/** A new id: `prefix` + 9 of [0-9a-z]. */
+export function newId(prefix: "r" | "p"): string {
+  let id = prefix;
+  for (const byte of randomBytes(9)) id += ID_ALPHABET[byte % 36];
+  return id;
+}
+
+/** The sandbox called `name`, or NOT_FOUND. */
+export function sandboxByName(db: Db, name: string): SandboxRow {
+  const row = db.select().from(sandboxes).where(eq(sandboxes.name, name)).get();
+  if (!row) throw new AppError("NOT_FOUND", `No sandbox ${name}`);
+  return row;
+}
+
+/** Operators change what they own, admins anything; viewers never (refused before this). */
+export function assertCanChange(actor: Actor, sandbox: SandboxRow): void {
+  if (actor.role === "admin") return;
+  if (actor.role === "operator" && sandbox.owner === actor.username) return;
+  throw new AppError("FORBIDDEN", `Only ${sandbox.owner} (the owner) or an admin may change sandbox ${sandbox.name}`);
+}
+
+/** A sandbox's rules in order. */
+export function loadRules(db: Db, sandboxId: string): RuleView[] {
+  return db
+    .select()
+    .from(rules)
+    .where(eq(rules.sandboxId, sandboxId))
+    .orderBy(asc(rules.position))
+    .all()
+    .map(viewOf);
+}
+
+const viewOf = (row: RuleRow): RuleView => ({
+  id: row.id,
+  position: row.position,
+  direction: row.direction,
+  action: row.action,
+  protocol: row.protocol,
+  peer: row.peer,
+  ports: row.ports,
+  comment: row.comment,
+});
+
+/** What the renderer needs for a sandbox, from the store (also for the engine's create/reconcile). */
+export function filterSpecOf(db: Db, sandbox: SandboxRow, ruleList: readonly RuleView[] = loadRules(db, sandbox.id)): SandboxFilterSpec {
+  return {
+    id: sandbox.id,
+    policy: { egress: sandbox.policyEgress, ingress: sandbox.policyIngress },
+    rules: ruleList.map((r) => ({ id: r.id, direction: r.direction, action: r.action, protocol: r.protocol, peer: r.peer, ports: r.ports })),
+  };
+}
+
+// One change at a time per sandbox (read-modify-write of its list and its chains).
+const locks = new Map<string, Promise<unknown>>();
+export async function withSandboxLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  const next = previous.then(fn, fn);
+  const settled = next.catch(() => undefined);
+  locks.set(key, settled);
+  try {
+    return await next;
+  } finally {
+    if (locks.get(key) === settled) locks.delete(key);
+  }
+}
+
+/** What one change does to the store, run inside the transaction that writes its audit row. */
+interface Change<T> {
+  action: string;
+  target: string | null;
+  input: unknown;
+  /** The rule(s) before and after, for the audit row. */
+  before: unknown;
+  after: unknown;
+  write: (tx: Db) => T;
+}
+
+/**
+ * Applies `spec` to the kernel, then commits `change` and its ok audit row in one store
+ * transaction; on any failure writes an error audit row and rethrows.
+ */
+async function applyAndCommit<T>(app: RulesApp, actor: Actor, sandbox: SandboxRow, spec: SandboxFilterSpec, change: Change<T>): Promise<T> {
+  const base = {
+    user: actor.username,
+    action: change.action,
+    target: change.target,
+    sandbox: sandbox.name,
+    input: { input: change.input, before: change.before, after: change.after },
+  };
+  try {
+    await applySandboxFilter(app.runner, spec);
+    const out = app.store.transaction((tx) => {
+      const result = change.write(tx);
+      tx.update(sandboxes)
+        .set({ rulesRevision: sql`${sandboxes.rulesRevision} + 1` })
+        .where(eq(sandboxes.id, sandbox.id))
+        .run();
+      writeAudit(tx, { ...base, result: "ok" });
+      return result;
+    });
+    app.events.publish({ type: change.action, sandbox: sandbox.name, by: actor.username });
+    return out;
+  } catch (error) {
+    writeAudit(app.store, { ...base, result: "error", error: (error as Error).message });
+    throw error;
+  }
+}
+
+/** Writes an error audit row for a refused try (not found, forbidden, conflict). */
+function auditRefusal(store: Store, actor: Actor, action: string, sandbox: string, input: unknown, error: unknown): void {
+  writeAudit(store, { user: actor.username, action, sandbox, target: null, input: { input }, result: "error", error: (error as Error).message });
+}
+
+async function mutate<T>(
+  app: RulesApp,
+  actor: Actor,
+  action: string,
+  name: string,
+  input: unknown,
+  fn: (sandbox: SandboxRow) => Promise<T>,
+): Promise<T> {
+  let sandbox: SandboxRow;
+  try {
+    sandbox = sandboxByName(app.store, name);
+    assertCanChange(actor, sandbox);
+  } catch (error) {
+    auditRefusal(app.store, actor, action, name, input, error);
+    throw error;
+  }
+  return withSandboxLock(sandbox.id, async () => {
+    // Read again under the lock: the revision and policy may have moved while waiting.
+    let fresh: SandboxRow;
+    try {
+      fresh = sandboxByName(app.store, name);
+      if (fresh.id !== sandbox.id) throw new AppError("NOT_FOUND", `No sandbox ${name}`);
+    } catch (error) {
+      auditRefusal(app.store, actor, action, name, input, error);
+      throw error;
+    }
+    return fn(fresh);
+  });
+}
+
+/** A refusal found under the lock (bad position, unknown rule, stale revision): audited, thrown. */
+function refuse(app: RulesApp, actor: Actor, action: string, sandbox: SandboxRow, input: unknown, error: AppError): never {
+  auditRefusal(app.store, actor, action, sandbox.name, input, error);
+  throw error;
+}
+
+/** rule.list: the rules in order with live counters, the policy with its counters, the revision. */
+export async function listRules(app: RulesApp, name: string) {
+  const sandbox = sandboxByName(app.store, name);
+  const ruleList = loadRules(app.store, sandbox.id);
+  const counters = await readSandboxCounters(app.runner, sandbox.id);
+  return {
+    revision: sandbox.rulesRevision,
+    policy: {
+      egress: sandbox.policyEgress,
+      ingress: sandbox.policyIngress,
+      egressPackets: counters.egressPolicy?.packets ?? 0,
+      ingressPackets: counters.ingressPolicy?.packets ?? 0,
+      egressBytes: counters.egressPolicy?.bytes ?? 0,
+      ingressBytes: counters.ingressPolicy?.bytes ?? 0,
+    },
+    rules: ruleList.map((rule) => {
+      const counter = counters.rules.get(rule.id);
+      return { ...rule, packets: counter?.packets ?? 0, bytes: counter?.bytes ?? 0, inKernel: counter !== undefined };
+    }),
+  };
+}
+
+/** rule.add: inserts one rule at `position` (default last). */
+export async function addRule(app: RulesApp, actor: Actor, input: z.output<typeof ruleAddSchema>): Promise<RuleView> {
+  return mutate(app, actor, "rule.add", input.sandbox, input, async (sandbox) => {
+    const before = loadRules(app.store, sandbox.id);
+    if (before.length >= MAX_RULES) {
+      refuse(app, actor, "rule.add", sandbox, input, new AppError("LIMIT", `Sandbox ${sandbox.name} already holds ${MAX_RULES} rules`));
+    }
+    const position = input.position ?? before.length;
+    if (position > before.length) {
+      refuse(app, actor, "rule.add", sandbox, input, new AppError("INPUT_INVALID", `position must be 0-${before.length}`, { fieldErrors: { position: [`must be 0-${before.length} (the sandbox holds ${before.length} rules)`] } }));
+    }
+    const rule: RuleView = { id: newId("r"), position, ...ruleSpecOf(input) };
+    const after = [...before];
+    after.splice(position, 0, rule);
+    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+      action: "rule.add",
+      target: rule.id,
+      input,
+      before: null,
+      after: rule,
+      write: (tx) => {
+        tx.update(rules)
+          .set({ position: sql`${rules.position} + 1` })
+          .where(and(eq(rules.sandboxId, sandbox.id), gte(rules.position, position)))
+          .run();
+        tx.insert(rules).values({ ...rule, sandboxId: sandbox.id }).run();
+        return rule;
+      },
+    });
+  });
+}
+
+/** rule.delete: removes one rule. */
+export async function deleteRule(app: RulesApp, actor: Actor, input: { sandbox: string; id: string }): Promise<{ ok: true }> {
+  return mutate(app, actor, "rule.delete", input.sandbox, input, async (sandbox) => {
+    const before = loadRules(app.store, sandbox.id);
+    const rule = before.find((r) => r.id === input.id);
+    if (!rule) refuse(app, actor, "rule.delete", sandbox, input, new AppError("NOT_FOUND", `Sandbox ${sandbox.name} has no rule ${input.id}`));
+    const after = before.filter((r) => r.id !== input.id);
+    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+      action: "rule.delete",
+      target: rule.id,
+      input,
+      before: rule,
+      after: null,
+      write: (tx) => {
+        tx.delete(rules).where(eq(rules.id, rule.id)).run();
+        tx.update(rules)
+          .set({ position: sql`${rules.position} - 1` })
+          .where(and(eq(rules.sandboxId, sandbox.id), gt(rules.position, rule.position)))
+          .run();
+        return { ok: true as const };
+      },
+    });
+  });
+}
+
+/** rule.move: moves one rule so that it ends up at index `position` of the new order. */
+export async function moveRule(app: RulesApp, actor: Actor, input: { sandbox: string; id: string; position: number }): Promise<RuleView> {
+  return mutate(app, actor, "rule.move", input.sandbox, input, async (sandbox) => {
+    const before = loadRules(app.store, sandbox.id);
+    const rule = before.find((r) => r.id === input.id);
+    if (!rule) refuse(app, actor, "rule.move", sandbox, input, new AppError("NOT_FOUND", `Sandbox ${sandbox.name} has no rule ${input.id}`));
+    if (input.position > before.length - 1) {
+      refuse(app, actor, "rule.move", sandbox, input, new AppError("INPUT_INVALID", `position must be 0-${before.length - 1}`, { fieldErrors: { position: [`must be 0-${before.length - 1}`] } }));
+    }
+    const from = rule.position;
+    const to = input.position;
+    const after = before.filter((r) => r.id !== rule.id);
+    after.splice(to, 0, rule);
+    const moved = { ...rule, position: to };
+    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+      action: "rule.move",
+      target: rule.id,
+      input,
+      before: rule,
+      after: moved,
+      write: (tx) => {
+        if (to < from) {
+          tx.update(rules)
+            .set({ position: sql`${rules.position} + 1` })
+            .where(and(eq(rules.sandboxId, sandbox.id), gte(rules.position, to), lt(rules.position, from)))
+            .run();
+        } else if (to > from) {
+          tx.update(rules)
+            .set({ position: sql`${rules.position} - 1` })
+            .where(and(eq(rules.sandboxId, sandbox.id), gt(rules.position, from), lte(rules.position, to)))
+            .run();
+        }
+        tx.update(rules).set({ position: to }).where(eq(rules.id, rule.id)).run();
+        return moved;
+      },
+    });
+  });
+}
+
+/** rule.replaceAll: the whole list in one change; CONFLICT if the revision moved on. */
+export async function replaceAllRules(app: RulesApp, actor: Actor, input: z.output<typeof ruleReplaceAllSchema>) {
+  return mutate(app, actor, "rule.replaceAll", input.sandbox, input, async (sandbox) => {
+    if (sandbox.rulesRevision !== input.revision) {
+      refuse(app, actor, "rule.replaceAll", sandbox, input, new AppError(
+        "CONFLICT",
+        `The rules of ${sandbox.name} changed since revision ${input.revision} (now ${sandbox.rulesRevision}): read them again and retry`,
+        { revision: sandbox.rulesRevision },
+      ));
+    }
+    const before = loadRules(app.store, sandbox.id);
+    const after: RuleView[] = input.rules.map((r, position) => ({ id: newId("r"), position, ...ruleSpecOf(r) }));
+    await applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+      action: "rule.replaceAll",
+      target: null,
+      input: { sandbox: input.sandbox, revision: input.revision, count: input.rules.length },
+      before,
+      after,
+      write: (tx) => {
+        tx.delete(rules).where(eq(rules.sandboxId, sandbox.id)).run();
+        // Chunks keep each INSERT under SQLite's bound-parameter limit.
+        for (let k = 0; k < after.length; k += 500) {
+          tx.insert(rules).values(after.slice(k, k + 500).map((r) => ({ ...r, sandboxId: sandbox.id }))).run();
+        }
+      },
+    });
+    const now = sandboxByName(app.store, input.sandbox);
+    return { revision: now.rulesRevision, rules: after };
+  });
+}
+
+/**
+ * sandbox.setPolicy: what happens to forwarded traffic no rule matched, per direction.
+ * Rewrites the sandbox's chains (with its rules) and bumps the rules revision. The
+ * sandbox router's `setPolicy` calls this; input is `{name, egress?, ingress?}`.
+ */
+export async function setPolicy(app: RulesApp, actor: Actor, input: z.output<typeof setPolicySchema>) {
+  return mutate(app, actor, "sandbox.setPolicy", input.name, input, async (sandbox) => {
+    const policy = { egress: input.egress ?? sandbox.policyEgress, ingress: input.ingress ?? sandbox.policyIngress };
+    const updated = { ...sandbox, policyEgress: policy.egress, policyIngress: policy.ingress };
+    await applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, updated), {
+      action: "sandbox.setPolicy",
+      target: sandbox.name,
+      input,
+      before: { egress: sandbox.policyEgress, ingress: sandbox.policyIngress },
+      after: policy,
+      write: (tx) => {
+        tx.update(sandboxes).set({ policyEgress: policy.egress, policyIngress: policy.ingress }).where(eq(sandboxes.id, sandbox.id)).run();
+      },
+    });
+    return { name: sandbox.name, policy };
+  });
+}

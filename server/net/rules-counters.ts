@@ -1,0 +1,54 @@
+import { egressChain, ingressChain, MARK } from "./names";
+
+/** Packet and byte counters of one kernel rule. */
+export interface Counter {
+  packets: number;
+  bytes: number;
+}
+
+/** The live counters of one sandbox's chains, keyed the way the API shows them. */
+export interface SandboxCounters {
+  /** Per rule id (from the `nslab:<id>:rule:<ruleId>` marks). */
+  rules: Map<string, Counter>;
+  /** The catch-all policy lines (`nslab:<id>:policy`); null when the chain is missing. */
+  egressPolicy: Counter | null;
+  ingressPolicy: Counter | null;
+}
+
+/** The argv that reads every filter counter in one command (`[packets:bytes] -A ...`). */
+export const COUNTERS_ARGV = ["iptables-save", "-c", "-t", "filter"] as const;
+
+// `[12:3456] -A NSLAB-E-<id> ... --comment "nslab:<id>:rule:<ruleId>" ...`; counters are
+// exact decimal numbers in iptables-save -c (no K/M suffixes, unlike `iptables -L -v`).
+const LINE = /^\[(\d+):(\d+)\] -A (\S+) /;
+const COMMENT = new RegExp(`--comment "?(${MARK}:[a-z][0-9a-z]{9}(?::[A-Za-z0-9_.:-]+)?)"?(?:\\s|$)`);
+
+/**
+ * Reads the counters of sandbox `sandboxId` out of `iptables-save -c -t filter` output:
+ * only lines of its own two chains count, mapped to rule ids by their marks. A rule the
+ * kernel does not hold (drift) is simply absent from the map.
+ */
+export function parseSandboxCounters(saved: string, sandboxId: string): SandboxCounters {
+  const e = egressChain(sandboxId);
+  const i = ingressChain(sandboxId);
+  const rulePrefix = `${MARK}:${sandboxId}:rule:`;
+  const policy = `${MARK}:${sandboxId}:policy`;
+  const out: SandboxCounters = { rules: new Map(), egressPolicy: null, ingressPolicy: null };
+  for (const line of saved.split("\n")) {
+    const m = LINE.exec(line);
+    if (!m || (m[3] !== e && m[3] !== i)) continue;
+    const mark = COMMENT.exec(line)?.[1];
+    if (!mark) continue;
+    const counter = { packets: Number(m[1]), bytes: Number(m[2]) };
+    if (mark.startsWith(rulePrefix)) {
+      const ruleId = mark.slice(rulePrefix.length);
+      const seen = out.rules.get(ruleId);
+      // A rule appears once; if the kernel somehow holds it twice, show the sum.
+      out.rules.set(ruleId, seen ? { packets: seen.packets + counter.packets, bytes: seen.bytes + counter.bytes } : counter);
+    } else if (mark === policy) {
+      if (m[3] === e) out.egressPolicy = counter;
+      else out.ingressPolicy = counter;
+    }
+  }
+  return out;
+}
