@@ -39,8 +39,11 @@ export const ruleComment = (id: string, what?: string) => (what ? `${MARK}:${id}
 export const egressChain = (id: string) => `${CHAIN_PREFIX}E-${id}`;
 export const ingressChain = (id: string) => `${CHAIN_PREFIX}I-${id}`;
 
-/** The id in a mark (`nslab:<id>` or `nslab:<id>:what`), or null when it is not ours. */
+/**
+ * The id in a mark (`nslab:<id>`, `nslab:<id>:what` or `nslab:<id>:what:<subId>`, like
+ * `nslab:<id>:port:<portId>`), or null when it is not ours.
+ */
 export function idOfMark(text: string): string | null {
-  const m = /(?:^|\s|")nslab:([a-z][0-9a-z]{9})(?::[\w.-]+)?(?:"|\s|$)/.exec(text);
+  const m = /(?:^|\s|")nslab:([a-z][0-9a-z]{9})(?::[\w.-]+)*(?:"|\s|$)/.exec(text);
   return m ? m[1]! : null;
 }

@@ -64,3 +64,15 @@ describe("parseProcNet", () => {
     expect([...parseProcNet(tcp6, "tcp")]).toEqual([8080]);
   });
 });
+
+describe("marks of published ports", () => {
+  it("carry the sandbox id as idOfMark reads it (so the engine's delete and reconcile find them)", async () => {
+    const { idOfMark } = await import("./names");
+    const line = renderPortsChain([port()])[1]!;
+    expect(idOfMark(line)).toBe("sabcdefghi");
+    expect(idOfMark(line.replace(/"/g, ""))).toBe("sabcdefghi");
+    expect(idOfMark('--comment "nslab:sabcdefghi:rule:r000000001"')).toBe("sabcdefghi");
+    expect(idOfMark("--comment nslab:sabcdefghi")).toBe("sabcdefghi");
+    expect(idOfMark("--comment nslab:sabcdefghi;x")).toBeNull();
+  });
+});

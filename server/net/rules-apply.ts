@@ -44,18 +44,12 @@ export async function readSandboxCounters(runner: Runner, sandboxId: string): Pr
 
 /**
  * Rewrites NSLAB-PORTS whole with `ports` (every published port on the host) in ONE nat
- * transaction, inserting the PREROUTING/OUTPUT jumps if a read of the nat table shows
- * them missing.
+ * transaction. The jumps into it from PREROUTING/OUTPUT belong to the base layout the
+ * sandbox engine asserts at start and on reconcile (server/net/layout.ts JUMPS).
  */
 export async function applyPorts(runner: Runner, ports: readonly PortSpec[]): Promise<void> {
-  let savedNat: string;
   try {
-    savedNat = (await runner.run({ argv: ["iptables-save", "-t", "nat"] })).stdout;
-  } catch (error) {
-    applyFailed(error, "reading the nat table");
-  }
-  try {
-    await runner.run({ argv: RESTORE_ARGV, input: renderPortsRestore(ports, savedNat) });
+    await runner.run({ argv: RESTORE_ARGV, input: renderPortsRestore(ports) });
   } catch (error) {
     applyFailed(error, "the port change");
   }
