@@ -4,6 +4,8 @@ import { userRouter } from "./routers/user";
 import { tokenRouter } from "./routers/token";
 import { auditRouter } from "./routers/audit";
 import { eventsRouter } from "./routers/events";
+import { ruleRouter } from "./routers/rule";
+import { portRouter } from "./routers/port";
 import { processRouter } from "./routers/process";
 
 /** The public API (API.md): one router per area. */
@@ -13,6 +15,8 @@ export const appRouter = router({
   token: tokenRouter,
   audit: auditRouter,
   events: eventsRouter,
+  rule: ruleRouter,
+  port: portRouter,
   process: processRouter,
 });
 
