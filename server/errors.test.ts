@@ -193,6 +193,26 @@ describe("the wire format (tRPC's fetch handler with nslab's error formatter)", 
     expect(body.error.data).toMatchObject({ code: "CONFLICT", appCode: "NAME_TAKEN" });
   });
 
+  it("answers a body that is not JSON with a 400, not a 500", async () => {
+    const req = new Request("http://127.0.0.1/api/trpc/create", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    const res = await fetchRequestHandler({ endpoint: "/api/trpc", req, router: testRouter, createContext: () => ({}) as Context, onError: () => undefined });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error.data).toMatchObject({ code: expect.stringMatching(/^(PARSE_ERROR|BAD_REQUEST)$/), httpStatus: 400, appCode: "INPUT_INVALID" });
+    expect(body.error.message).not.toBe("Internal error");
+  });
+
+  it("answers an unknown procedure with 404 NOT_FOUND", async () => {
+    const req = new Request("http://127.0.0.1/api/trpc/nope", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const res = await fetchRequestHandler({ endpoint: "/api/trpc", req, router: testRouter, createContext: () => ({}) as Context, onError: () => undefined });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.data).toMatchObject({ code: "NOT_FOUND", appCode: "NOT_FOUND" });
+  });
+
   it("answers an unexpected error with 500 and no internal detail", async () => {
     const { status, body } = await call({ name: "boom" });
     expect(status).toBe(500);

@@ -1,6 +1,9 @@
 import { initTRPC, TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
+import { ZodError } from "zod";
 import type { App } from "../app";
-import { errorData, toTRPCError } from "../errors";
+import { AppError, errorData, toTRPCError } from "../errors";
 import { writeAudit } from "../core/audit";
 import { findUser, type Role, type UserView } from "../core/users";
 import { resolveSession, readCookie, SESSION_COOKIE } from "../auth/sessions";
@@ -34,7 +37,11 @@ export function createContext(app: App, req: Request, resHeaders: Headers): Cont
     sessionId: null,
     origin: req.headers.get("origin"),
     ownOrigin: `${url.protocol}//${host}`,
-    clientAddress: req.headers.get("x-nslab-client") ?? "local",
+    // Not read from a request header: any client can send x-nslab-client or
+    // x-forwarded-for (Next only fills the latter when absent), and a key the client
+    // picks would let it step around the sign-in limit. Route handlers do not see the
+    // socket's address, so failed sign-ins are counted per user name for everyone.
+    clientAddress: "any",
     resHeaders,
   };
   const authorization = req.headers.get("authorization");
@@ -58,17 +65,32 @@ export function createContext(app: App, req: Request, resHeaders: Headers): Cont
   return ctx;
 }
 
+/**
+ * The error a client sees for a TRPCError that tRPC hands over. tRPC wraps what a
+ * procedure throws (INTERNAL_SERVER_ERROR around an AppError or a bug, BAD_REQUEST around
+ * a ZodError): that thrown value is mapped, once, by errors.ts. tRPC's own errors
+ * (PARSE_ERROR for a body that is not JSON, NOT_FOUND for an unknown procedure, ...)
+ * keep their code: unwrapping their cause (a SyntaxError) would turn them into a 500.
+ */
+function clientError(error: TRPCError): TRPCError {
+  const cause = error.cause;
+  const thrown =
+    cause instanceof AppError ||
+    (cause instanceof ZodError && error.code === "BAD_REQUEST") ||
+    (error.code === "INTERNAL_SERVER_ERROR" && cause instanceof Error && !(cause instanceof TRPCError));
+  return toTRPCError(thrown ? cause : error);
+}
+
 const t = initTRPC.context<Context>().create({
   // No transformer: any HTTP client can call the API (API.md's wire format).
   errorFormatter({ shape, error }) {
-    const mapped = toTRPCError(error.cause ?? error);
-    const source = error.cause && !(error.cause instanceof TRPCError) ? mapped : error;
-    const data = errorData(source instanceof TRPCError ? source : mapped);
+    const source = clientError(error);
     const { stack: _stack, ...rest } = shape.data;
     return {
       ...shape,
+      code: TRPC_ERROR_CODES_BY_KEY[source.code],
       message: source.message,
-      data: { ...rest, ...data },
+      data: { ...rest, code: source.code, httpStatus: getHTTPStatusCodeFromError(source), ...errorData(source) },
     };
   },
 });
@@ -81,7 +103,7 @@ export const createCallerFactory = t.createCallerFactory;
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok) {
-    const mapped = toTRPCError(result.error.cause instanceof Error ? result.error.cause : result.error);
+    const mapped = clientError(result.error);
     if (mapped.code === "INTERNAL_SERVER_ERROR") log.error({ err: result.error.cause ?? result.error }, "procedure failed");
     (result as { error: TRPCError }).error = mapped;
   }
