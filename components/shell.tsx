@@ -45,7 +45,7 @@ export function Shell({ user, children }: { user: SessionUser; children: React.R
           <Link href="/" className="font-mono text-base font-semibold tracking-tight text-white">
             nslab
           </Link>
-          <nav aria-label="Main" className="flex flex-1 flex-wrap gap-1">
+          <nav aria-label="Main" className="order-last flex w-full flex-wrap gap-1 md:order-none md:w-auto md:flex-1">
             {items.map((item) => (
               <Link
                 key={item.href}
@@ -57,7 +57,7 @@ export function Shell({ user, children }: { user: SessionUser; children: React.R
               </Link>
             ))}
           </nav>
-          <div className="flex items-center gap-3 text-sm">
+          <div className="ml-auto flex items-center gap-3 text-sm">
             <span data-testid="signed-in-user">
               {user.username} <Badge tone={user.role === "admin" ? "indigo" : user.role === "operator" ? "green" : "slate"}>{user.role}</Badge>
             </span>

@@ -1,6 +1,6 @@
 "use client";
 
-import { useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import type { ShownError } from "./errors";
 import { wordsFor } from "./errors";
 
@@ -39,7 +39,7 @@ export function Field({
   children: (props: { id: string; name: string; "aria-invalid": boolean; "aria-describedby"?: string }) => React.ReactNode;
 }) {
   const id = useId();
-  const messages = errors?.[name] ?? [];
+  const messages = fieldMessages(errors, name);
   const describedBy = messages.length ? `${id}-error` : hint ? `${id}-hint` : undefined;
   return (
     <div className="flex flex-col gap-1">
@@ -58,6 +58,27 @@ export function Field({
       ) : null}
     </div>
   );
+}
+
+/**
+ * The messages for one field: its own key plus nested keys under it ("runAs.2",
+ * "sandboxes.0.name"), so an array field shows the errors of its items too.
+ */
+export function fieldMessages(errors: Record<string, string[]> | undefined, name: string): string[] {
+  if (!errors) return [];
+  const out: string[] = [];
+  for (const [key, messages] of Object.entries(errors)) {
+    if (key === name) out.push(...messages);
+    else if (key.startsWith(`${name}.`)) out.push(...messages.map((m) => `${key.slice(name.length + 1)}: ${m}`));
+  }
+  return out;
+}
+
+/** Whether any of the error's field errors belongs to one of `shown` (so no banner repeats it). */
+export function onlyFieldErrors(error: ShownError | null, shown: string[]): boolean {
+  if (!error) return false;
+  const keys = Object.keys(error.fieldErrors);
+  return keys.length > 0 && keys.every((k) => shown.some((s) => k === s || k.startsWith(`${s}.`)));
 }
 
 export const inputClass =
@@ -118,4 +139,129 @@ export function Badge({ tone = "slate", children }: { tone?: "slate" | "green" |
     indigo: "bg-indigo-100 text-indigo-800",
   };
   return <span className={`inline-flex items-center rounded px-1.5 py-0.5 text-xs font-medium ${tones[tone]}`}>{children}</span>;
+}
+
+export const selectClass =
+  "w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 aria-[invalid=true]:border-rose-500";
+
+/** Table styles shared by every list in the console. */
+export const table = {
+  wrap: "overflow-x-auto",
+  table: "w-full border-collapse text-left text-sm",
+  th: "whitespace-nowrap border-b border-slate-200 px-3 py-2 text-xs font-semibold uppercase tracking-wide text-slate-500",
+  td: "border-b border-slate-100 px-3 py-2 align-top",
+  row: "hover:bg-slate-50",
+};
+
+/**
+ * A modal dialog on the native <dialog> element: focus moves into it, Escape closes it,
+ * the page behind is inert. Rendered only while open.
+ */
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+  wide = false,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: React.ReactNode;
+  wide?: boolean;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  if (!open) return null;
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      className={`m-auto w-[calc(100%-2rem)] ${wide ? "max-w-2xl" : "max-w-md"} rounded-xl border border-slate-200 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-900/40`}
+    >
+      <div className="flex items-center justify-between border-b border-slate-100 px-5 py-3">
+        <h2 id={titleId} className="text-base font-semibold">
+          {title}
+        </h2>
+        <button type="button" onClick={onClose} aria-label="Close" className="rounded p-1 text-slate-500 hover:bg-slate-100 hover:text-slate-900">
+          ✕
+        </button>
+      </div>
+      <div className="max-h-[75vh] overflow-y-auto px-5 py-4">{children}</div>
+    </dialog>
+  );
+}
+
+/** Asks before something that cannot be undone; shows the failure if the action fails. */
+export function ConfirmDialog({
+  open,
+  title,
+  children,
+  confirmLabel,
+  pending,
+  error,
+  onConfirm,
+  onClose,
+}: {
+  open: boolean;
+  title: string;
+  children: React.ReactNode;
+  confirmLabel: string;
+  pending?: boolean;
+  error?: ShownError | null;
+  onConfirm: () => void;
+  onClose: () => void;
+}) {
+  return (
+    <Dialog open={open} title={title} onClose={onClose}>
+      <div className="space-y-4">
+        <div className="text-sm text-slate-700">{children}</div>
+        <ErrorBanner error={error ?? null} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={onConfirm} disabled={pending} autoFocus>
+            {pending ? "Working…" : confirmLabel}
+          </Button>
+        </div>
+      </div>
+    </Dialog>
+  );
+}
+
+/** A line of muted text for empty lists and loading states. */
+export function Muted({ children }: { children: React.ReactNode }) {
+  return <p className="text-sm text-slate-500">{children}</p>;
+}
+
+/** "Not allowed" for a page the signed-in role may not use. */
+export function NotAllowed({ what }: { what: string }) {
+  return (
+    <div role="alert" data-testid="not-allowed" className="rounded-lg border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900">
+      <p className="font-medium">Not allowed</p>
+      <p>{what}</p>
+    </div>
+  );
+}
+
+/** A time shown in the reader's locale, with the exact ISO time on hover. */
+export function Time({ at }: { at: string | null | undefined }) {
+  if (!at) return <span className="text-slate-400">never</span>;
+  const date = new Date(at);
+  return (
+    <time dateTime={at} title={at} className="whitespace-nowrap tabular-nums">
+      {date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })}
+    </time>
+  );
 }
