@@ -284,7 +284,7 @@ function logFile(app: App, id: string, stream: "stdout" | "stderr"): string {
 
 function fileSize(file: string): number {
   try {
-    return fs.statSync(file).size;
+    return fs.statSync(/*turbopackIgnore: true*/ file).size;
   } catch {
     return 0;
   }
@@ -298,7 +298,7 @@ async function capLogs(app: App, ids: string[]): Promise<void> {
       const file = logFile(app, id, stream);
       let st: fs.Stats;
       try {
-        st = fs.statSync(file);
+        st = fs.statSync(/*turbopackIgnore: true*/ file);
       } catch {
         continue;
       }
@@ -313,7 +313,7 @@ async function capLogs(app: App, ids: string[]): Promise<void> {
 /** Reads bytes [from, to) of a file. */
 function readRange(file: string, from: number, to: number): Buffer {
   if (to <= from) return Buffer.alloc(0);
-  const fd = fs.openSync(file, "r");
+  const fd = fs.openSync(/*turbopackIgnore: true*/ file, "r");
   try {
     const buf = Buffer.alloc(to - from);
     let got = 0;
@@ -413,7 +413,7 @@ export function prepareStart(db: Db, app: App, user: UserView, input: StartInput
   if (input.cwd !== undefined) {
     let st: fs.Stats | null = null;
     try {
-      st = fs.statSync(input.cwd);
+      st = fs.statSync(/*turbopackIgnore: true*/ input.cwd);
     } catch {
       st = null;
     }
@@ -422,7 +422,7 @@ export function prepareStart(db: Db, app: App, user: UserView, input: StartInput
     cwd = input.cwd;
   } else {
     // The user's home, or / when it has none (nobody's is /nonexistent).
-    cwd = linuxUser.home && fs.statSync(linuxUser.home, { throwIfNoEntry: false })?.isDirectory() ? linuxUser.home : "/";
+    cwd = linuxUser.home && fs.statSync(/*turbopackIgnore: true*/ linuxUser.home, { throwIfNoEntry: false })?.isDirectory() ? linuxUser.home : "/";
   }
 
   if (!netnsExists(input.sandbox)) {
@@ -466,7 +466,7 @@ export function launchPrepared(app: App, prepared: PreparedStart, by: string): {
   const dir = processDir(app, id);
   let launched: Launched;
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(/*turbopackIgnore: true*/ dir, { recursive: true, mode: 0o700 });
     launched = launchProgram(
       { netns: input.sandbox, user: prepared.linuxUser, argv: input.argv, cwd: prepared.cwd, env: input.env ?? {} },
       { stdout: logFile(app, id, "stdout"), stderr: logFile(app, id, "stderr") },

@@ -54,7 +54,7 @@ export function parsePasswd(text: string): Map<string, LinuxUser> {
 
 /** The local account `name` (from /etc/passwd, no NSS), or null when there is none. */
 export function lookupLinuxUser(name: string, passwdPath = "/etc/passwd"): LinuxUser | null {
-  return parsePasswd(fs.readFileSync(passwdPath, "utf8")).get(name) ?? null;
+  return parsePasswd(fs.readFileSync(/*turbopackIgnore: true*/ passwdPath, "utf8")).get(name) ?? null;
 }
 
 /** What to run: everything already validated and resolved by the caller. */
@@ -119,10 +119,10 @@ export interface Launched {
  */
 export function launchProgram(spec: LaunchSpec, files: { stdout: string; stderr: string }): Launched {
   const argv = launchArgv(spec);
-  const out = fs.openSync(files.stdout, "a", 0o600);
+  const out = fs.openSync(/*turbopackIgnore: true*/ files.stdout, "a", 0o600);
   let err: number | undefined;
   try {
-    err = fs.openSync(files.stderr, "a", 0o600);
+    err = fs.openSync(/*turbopackIgnore: true*/ files.stderr, "a", 0o600);
     const child = execa(argv[0]!, argv.slice(1), {
       shell: false,
       detached: true,
@@ -192,7 +192,7 @@ export function parseProcStat(text: string): ProcStat | null {
 /** /proc/PID/stat of a process, or null when there is none. */
 export function procStat(pid: number): ProcStat | null {
   try {
-    return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    return parseProcStat(fs.readFileSync(/*turbopackIgnore: true*/ `/proc/${pid}/stat`, "utf8"));
   } catch {
     return null;
   }
@@ -282,5 +282,5 @@ export async function punchHead(runner: Runner, file: string, length: number): P
 
 /** True when the named network namespace exists (`ip netns` keeps it at /run/netns/NAME). */
 export function netnsExists(name: string): boolean {
-  return fs.existsSync(path.join("/run/netns", name));
+  return fs.existsSync(/*turbopackIgnore: true*/ path.join("/run/netns", name));
 }
