@@ -35,7 +35,7 @@ async function installTestTools() {
     console.error("nslab: apt-get update failed");
     process.exit(1);
   }
-  if ((await runInherit(["apt-get", "install", "-y", "--no-install-recommends", ...missing], { env })) !== 0) {
+  if ((await runInherit(["apt-get", "install", "-y", ...missing], { env })) !== 0) {
     console.error(`nslab: apt-get install ${missing.join(" ")} failed`);
     process.exit(1);
   }
