@@ -1,6 +1,7 @@
 import type { App } from "./app";
 import { bootstrapAdmin } from "./auth/bootstrap";
 import { resumeProcesses } from "./core/processes";
+import { startEngine } from "./core/reconcile";
 
 /**
  * Work done once when the console starts, in order: the first admin, then (as later
@@ -10,4 +11,6 @@ export async function runStartup(app: App): Promise<void> {
   await bootstrapAdmin(app.store, app.config.dataDir, app.config.NSLAB_ADMIN_PASSWORD, (line) => console.log(line));
   // Programs started by an earlier console: watch the live ones, mark the ended ones exited.
   resumeProcesses(app);
+  // The firewall base layout, ip_forward, and the first reconcile; then one on a timer.
+  await startEngine(app);
 }

@@ -7,6 +7,9 @@ import { eventsRouter } from "./routers/events";
 import { ruleRouter } from "./routers/rule";
 import { portRouter } from "./routers/port";
 import { processRouter } from "./routers/process";
+import { sandboxRouter } from "./routers/sandbox";
+import { hostRouter } from "./routers/host";
+import { topologyRouter } from "./routers/topology";
 
 /** The public API (API.md): one router per area. */
 export const appRouter = router({
@@ -18,6 +21,9 @@ export const appRouter = router({
   rule: ruleRouter,
   port: portRouter,
   process: processRouter,
+  sandbox: sandboxRouter,
+  host: hostRouter,
+  topology: topologyRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -60,7 +60,8 @@ export const audit = sqliteTable(
 
 /**
  * Desired sandboxes. `state` is the intent's progress: `creating` until the kernel
- * matches, then `ready`; reconcile finishes what a crash left `creating`.
+ * matches, then `ready`; `deleting` while it is being removed; reconcile finishes what a crash
+ * left `creating` or `deleting`.
  */
 export const sandboxes = sqliteTable("sandboxes", {
   id: text("id").primaryKey(),
@@ -78,7 +79,7 @@ export const sandboxes = sqliteTable("sandboxes", {
   policyIngress: text("policy_ingress", { enum: ["accept", "drop"] }).notNull().default("drop"),
   rulesRevision: integer("rules_revision").notNull().default(0),
   adopted: integer("adopted", { mode: "boolean" }).notNull().default(false),
-  state: text("state", { enum: ["creating", "ready"] }).notNull().default("creating"),
+  state: text("state", { enum: ["creating", "ready", "deleting"] }).notNull().default("creating"),
   createdAt: text("created_at").notNull(),
 });
 

@@ -1,0 +1,121 @@
+/**
+ * Reads what the host's kernel has now, in two commands whatever the number of
+ * sandboxes: one `ip -j -d -s -batch -` (namespaces, links with aliases, addresses and
+ * counters, routes) and one `iptables-save` (every table).
+ */
+import fs from "node:fs";
+import type { Runner } from "./runner";
+import { parseIptablesSave, type Tables } from "./iptables";
+
+export interface ObservedNamespace {
+  name: string;
+  /** The namespace's id as seen from the host (`link_netnsid` of links into it), if any. */
+  id: number | null;
+}
+
+export interface ObservedLink {
+  name: string;
+  index: number;
+  alias: string | null;
+  kind: string | null;
+  up: boolean;
+  /** For a veth whose peer lives in another namespace: that namespace's id. */
+  peerNetnsId: number | null;
+  addresses: { address: string; prefix: number; family: "inet" | "inet6" }[];
+  rxBytes: number;
+  txBytes: number;
+}
+
+export interface ObservedRoute {
+  dst: string;
+  dev: string | null;
+  gateway: string | null;
+}
+
+export interface Observed {
+  namespaces: ObservedNamespace[];
+  links: ObservedLink[];
+  routes: ObservedRoute[];
+  /** Null when the firewall was not read. */
+  tables: Tables | null;
+  /** The value of net.ipv4.ip_forward (null when unreadable). */
+  ipForward: boolean | null;
+}
+
+/** The command observe runs for links, addresses, routes and namespaces. */
+export const IP_OBSERVE_COMMAND = { argv: ["ip", "-j", "-d", "-s", "-batch", "-"], input: "netns list\naddr show\nroute show\n" };
+export const IPTABLES_SAVE_COMMAND = { argv: ["iptables-save"] };
+
+/** Splits the output of `ip -j -batch` (one JSON document per command, one per line). */
+export function parseJsonLines(text: string): unknown[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
+}
+
+interface IpAddrJson {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  ifalias?: string;
+  link_netnsid?: number;
+  linkinfo?: { info_kind?: string };
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+  stats64?: { rx?: { bytes?: number }; tx?: { bytes?: number } };
+}
+
+/** Turns the three JSON documents of IP_OBSERVE_COMMAND into observations. */
+export function parseIpObserve(text: string): Pick<Observed, "namespaces" | "links" | "routes"> {
+  const [ns, addrs, routes] = parseJsonLines(text) as [
+    { name: string; id?: number }[],
+    IpAddrJson[],
+    { dst: string; dev?: string; gateway?: string }[],
+  ];
+  return {
+    namespaces: (ns ?? []).map((n) => ({ name: n.name, id: typeof n.id === "number" ? n.id : null })),
+    links: (addrs ?? []).map((l) => ({
+      name: l.ifname,
+      index: l.ifindex,
+      alias: l.ifalias ?? null,
+      kind: l.linkinfo?.info_kind ?? null,
+      up: (l.flags ?? []).includes("UP"),
+      peerNetnsId: typeof l.link_netnsid === "number" ? l.link_netnsid : null,
+      addresses: (l.addr_info ?? [])
+        .filter((a) => a.family === "inet" || a.family === "inet6")
+        .map((a) => ({ address: a.local, prefix: a.prefixlen, family: a.family as "inet" | "inet6" })),
+      rxBytes: l.stats64?.rx?.bytes ?? 0,
+      txBytes: l.stats64?.tx?.bytes ?? 0,
+    })),
+    routes: (routes ?? []).map((r) => ({ dst: r.dst, dev: r.dev ?? null, gateway: r.gateway ?? null })),
+  };
+}
+
+export const IP_FORWARD_PATH = "/proc/sys/net/ipv4/ip_forward";
+
+function readIpForward(): boolean | null {
+  try {
+    return fs.readFileSync(IP_FORWARD_PATH, "utf8").trim() === "1";
+  } catch {
+    return null;
+  }
+}
+
+/** Reads the host: links/addresses/routes/namespaces, and the firewall unless `firewall: false`. */
+export async function observe(runner: Runner, options: { firewall?: boolean } = {}): Promise<Observed> {
+  const ip = await runner.run(IP_OBSERVE_COMMAND);
+  const parsed = parseIpObserve(ip.stdout);
+  let tables: Tables | null = null;
+  if (options.firewall !== false) {
+    const saved = await runner.run(IPTABLES_SAVE_COMMAND);
+    tables = parseIptablesSave(saved.stdout);
+  }
+  return { ...parsed, tables, ipForward: readIpForward() };
+}
+
+/** The name of the namespace with host-side id `id`, if listed. */
+export function namespaceOfId(observed: Observed, id: number | null): string | null {
+  if (id === null) return null;
+  return observed.namespaces.find((n) => n.id === id)?.name ?? null;
+}

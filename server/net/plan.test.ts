@@ -1,0 +1,425 @@
+import { describe, expect, it } from "vitest";
+import { parseIptablesSave } from "./iptables";
+import { parseIpObserve, type Observed } from "./observe";
+import { diagnose, planCreate, planDelete, planReconcile, renderPlan, type SandboxSpec } from "./plan";
+import { FakeRunner, CommandError } from "./runner";
+import { apply } from "./apply";
+import { AppError } from "../errors";
+
+const IP_EMPTY = [
+  `[{"name":"world","id":0}]`,
+  `[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP"],"addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},` +
+    `{"ifindex":2,"ifname":"eth0","flags":["UP"],"link_netnsid":0,"linkinfo":{"info_kind":"veth"},"addr_info":[{"family":"inet","local":"203.0.113.10","prefixlen":24}]}]`,
+  `[{"dst":"default","gateway":"203.0.113.1","dev":"eth0"},{"dst":"203.0.113.0/24","dev":"eth0"}]`,
+].join("\n");
+
+const BASE_SAVE = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:NSLAB-EGRESS - [0:0]
+:NSLAB-FORWARD - [0:0]
+:NSLAB-GATEWAY - [0:0]
+:NSLAB-INGRESS - [0:0]
+:NSLAB-INPUT - [0:0]
+:NSLAB-USER - [0:0]
+-A INPUT -j NSLAB-INPUT
+-A FORWARD -j NSLAB-FORWARD
+-A FORWARD -s 192.0.2.0/24 -j ACCEPT
+-A NSLAB-FORWARD -j NSLAB-USER
+-A NSLAB-FORWARD -i nsl+ -j NSLAB-EGRESS
+-A NSLAB-FORWARD -o nsl+ -j NSLAB-INGRESS
+-A NSLAB-FORWARD -i nsl+ -j ACCEPT
+-A NSLAB-INPUT -i nsl+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A NSLAB-INPUT -i nsl+ -j NSLAB-GATEWAY
+-A NSLAB-INPUT -i nsl+ -j DROP
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:NSLAB-PORTS - [0:0]
+:NSLAB-POSTROUTING - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j NSLAB-PORTS
+-A OUTPUT -m addrtype --dst-type LOCAL -j NSLAB-PORTS
+-A POSTROUTING -j NSLAB-POSTROUTING
+COMMIT
+`;
+
+const observed = (ipText = IP_EMPTY, save = BASE_SAVE, ipForward = true): Observed => ({
+  ...parseIpObserve(ipText),
+  tables: parseIptablesSave(save),
+  ipForward,
+});
+
+const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
+  id: "sabcdefgh1",
+  name: "alpha",
+  mode: "nat",
+  subnet: "10.200.0.0/30",
+  hostAddress: "10.200.0.1",
+  address: "10.200.0.2",
+  egress: "eth0",
+  dns: [],
+  policy: { egress: "accept", ingress: "drop" },
+  rules: [],
+  ...over,
+});
+
+describe("planCreate", () => {
+  it("plans one nat sandbox: host batch, namespace batch, one restore per table (golden)", () => {
+    expect(renderPlan(planCreate([spec({ dns: ["192.0.2.53"] })], observed()))).toMatchInlineSnapshot(`
+      "#0 host: 1 namespace(s) and veth(s)
+        do: ip -batch -
+            | netns add alpha
+            | link add nslsabcdefgh1 type veth peer name eth0 netns alpha
+            | link set dev nslsabcdefgh1 alias nslab:sabcdefgh1
+            | addr add 10.200.0.1/30 dev nslsabcdefgh1
+            | link set dev nslsabcdefgh1 up
+        undo: ip -force -batch -
+            | link del dev nslsabcdefgh1
+            | netns del alpha
+      #1 inside alpha: addresses, route, lo
+        do: ip -n alpha -batch -
+            | link set dev lo up
+            | addr replace 10.200.0.2/30 dev eth0
+            | link set dev eth0 up
+            | route replace default via 10.200.0.1 dev eth0
+        undo: (none)
+      #2 resolv.conf of alpha [atomic]
+        do: write /etc/netns/alpha/resolv.conf
+            | # written by nslab
+            | nameserver 192.0.2.53
+        undo: remove /etc/netns/alpha/resolv.conf
+      #3 firewall (filter) [atomic]
+        do: iptables-restore --noflush --wait
+            | *filter
+            | :NSLAB-E-sabcdefgh1 - [0:0]
+            | :NSLAB-I-sabcdefgh1 - [0:0]
+            | -A NSLAB-E-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j RETURN
+            | -A NSLAB-E-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j RETURN
+            | -A NSLAB-I-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j ACCEPT
+            | -A NSLAB-I-sabcdefgh1 -m conntrack --ctstate DNAT -m comment --comment "nslab:sabcdefgh1:ports" -j ACCEPT
+            | -A NSLAB-I-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j DROP
+            | -A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -A NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+            | -A NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *filter
+            | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -D NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+            | -D NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+            | -F NSLAB-E-sabcdefgh1
+            | -F NSLAB-I-sabcdefgh1
+            | -X NSLAB-E-sabcdefgh1
+            | -X NSLAB-I-sabcdefgh1
+            | COMMIT
+      #4 firewall (nat) [atomic]
+        do: iptables-restore --noflush --wait
+            | *nat
+            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *nat
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT"
+    `);
+  });
+
+  it("batches many sandboxes of every mode into one host batch and one restore per table", () => {
+    const specs = [
+      spec(),
+      spec({ id: "sabcdefgh2", name: "beta", mode: "routed", subnet: "10.200.0.4/30", hostAddress: "10.200.0.5", address: "10.200.0.6", egress: null }),
+      spec({ id: "sabcdefgh3", name: "gamma", mode: "isolated", subnet: null, hostAddress: null, address: null, egress: null }),
+    ];
+    const steps = planCreate(specs, observed());
+    const commands = steps.map((s) => (s.do.kind === "run" ? s.do.command.argv.join(" ") : s.do.kind));
+    expect(commands).toEqual([
+      "ip -batch -",
+      "ip -n alpha -batch -",
+      "ip -n beta -batch -",
+      "ip -n gamma -batch -",
+      "iptables-restore --noflush --wait",
+      "iptables-restore --noflush --wait",
+    ]);
+    const nat = steps[5]!.do.kind === "run" ? steps[5]!.do.command.input! : "";
+    expect(nat).toContain("-s 10.200.0.0/30 -o eth0");
+    expect(nat).not.toContain("10.200.0.4/30");
+  });
+
+  it("lays down the base layout when the host lacks it, and enables forwarding", () => {
+    const bare = observed(IP_EMPTY, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", false);
+    expect(renderPlan(planCreate([spec()], bare))).toMatchInlineSnapshot(`
+      "#0 enable IPv4 forwarding [atomic]
+        do: sysctl -w net.ipv4.ip_forward=1
+        undo: (none)
+      #1 host: 1 namespace(s) and veth(s)
+        do: ip -batch -
+            | netns add alpha
+            | link add nslsabcdefgh1 type veth peer name eth0 netns alpha
+            | link set dev nslsabcdefgh1 alias nslab:sabcdefgh1
+            | addr add 10.200.0.1/30 dev nslsabcdefgh1
+            | link set dev nslsabcdefgh1 up
+        undo: ip -force -batch -
+            | link del dev nslsabcdefgh1
+            | netns del alpha
+      #2 inside alpha: addresses, route, lo
+        do: ip -n alpha -batch -
+            | link set dev lo up
+            | addr replace 10.200.0.2/30 dev eth0
+            | link set dev eth0 up
+            | route replace default via 10.200.0.1 dev eth0
+        undo: (none)
+      #3 firewall (filter) [atomic]
+        do: iptables-restore --noflush --wait
+            | *filter
+            | :NSLAB-USER - [0:0]
+            | :NSLAB-FORWARD - [0:0]
+            | :NSLAB-INPUT - [0:0]
+            | :NSLAB-EGRESS - [0:0]
+            | :NSLAB-INGRESS - [0:0]
+            | :NSLAB-GATEWAY - [0:0]
+            | :NSLAB-E-sabcdefgh1 - [0:0]
+            | :NSLAB-I-sabcdefgh1 - [0:0]
+            | -A NSLAB-FORWARD -j NSLAB-USER
+            | -A NSLAB-FORWARD -i nsl+ -j NSLAB-EGRESS
+            | -A NSLAB-FORWARD -o nsl+ -j NSLAB-INGRESS
+            | -A NSLAB-FORWARD -i nsl+ -j ACCEPT
+            | -A NSLAB-INPUT -i nsl+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+            | -A NSLAB-INPUT -i nsl+ -j NSLAB-GATEWAY
+            | -A NSLAB-INPUT -i nsl+ -j DROP
+            | -I FORWARD 1 -j NSLAB-FORWARD
+            | -I INPUT 1 -j NSLAB-INPUT
+            | -A NSLAB-E-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j RETURN
+            | -A NSLAB-E-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j RETURN
+            | -A NSLAB-I-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j ACCEPT
+            | -A NSLAB-I-sabcdefgh1 -m conntrack --ctstate DNAT -m comment --comment "nslab:sabcdefgh1:ports" -j ACCEPT
+            | -A NSLAB-I-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j DROP
+            | -A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -A NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+            | -A NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *filter
+            | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -D NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+            | -D NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+            | -F NSLAB-E-sabcdefgh1
+            | -F NSLAB-I-sabcdefgh1
+            | -X NSLAB-E-sabcdefgh1
+            | -X NSLAB-I-sabcdefgh1
+            | COMMIT
+      #4 firewall (nat) [atomic]
+        do: iptables-restore --noflush --wait
+            | *nat
+            | :NSLAB-PORTS - [0:0]
+            | :NSLAB-POSTROUTING - [0:0]
+            | -I PREROUTING 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS
+            | -I OUTPUT 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS
+            | -I POSTROUTING 1 -j NSLAB-POSTROUTING
+            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *nat
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT"
+    `);
+  });
+});
+
+describe("planDelete", () => {
+  const afterCreate = () => {
+    const ip = IP_EMPTY.split("\n");
+    ip[0] = `[{"name":"alpha","id":1},{"name":"world","id":0}]`;
+    ip[1] = ip[1]!.replace(
+      /\]$/,
+      `,{"ifindex":5,"ifname":"nslsabcdefgh1","flags":["UP"],"ifalias":"nslab:sabcdefgh1","link_netnsid":1,"linkinfo":{"info_kind":"veth"},"addr_info":[{"family":"inet","local":"10.200.0.1","prefixlen":30}]}]`,
+    );
+    const save = BASE_SAVE.replace(
+      ":NSLAB-EGRESS - [0:0]",
+      ":NSLAB-E-sabcdefgh1 - [0:0]\n:NSLAB-EGRESS - [0:0]\n:NSLAB-I-sabcdefgh1 - [0:0]",
+    )
+      .replace(
+        "-A NSLAB-FORWARD -j NSLAB-USER",
+        `-A NSLAB-E-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j RETURN
+-A NSLAB-E-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j RETURN
+-A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment "nslab:sabcdefgh1" -j NSLAB-E-sabcdefgh1
+-A NSLAB-FORWARD -j NSLAB-USER`,
+      )
+      .replace("-A POSTROUTING -j NSLAB-POSTROUTING", `-A POSTROUTING -j NSLAB-POSTROUTING
+-A NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment "nslab:sabcdefgh1:port:pabcdefgh1" -j DNAT --to-destination 10.200.0.2:80
+-A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment "nslab:sabcdefgh1" -j MASQUERADE`);
+    return observed(ip.join("\n"), save);
+  };
+
+  it("removes what is there, marked rules of other areas (ports) included (golden)", () => {
+    expect(renderPlan(planDelete([spec()], afterCreate()))).toMatchInlineSnapshot(`
+      "#0 firewall (filter) [atomic]
+        do: iptables-restore --noflush --wait
+            | *filter
+            | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -F NSLAB-E-sabcdefgh1
+            | -F NSLAB-I-sabcdefgh1
+            | -X NSLAB-E-sabcdefgh1
+            | -X NSLAB-I-sabcdefgh1
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *filter
+            | :NSLAB-E-sabcdefgh1 - [0:0]
+            | :NSLAB-I-sabcdefgh1 - [0:0]
+            | -A NSLAB-E-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment nslab:sabcdefgh1 -j RETURN
+            | -A NSLAB-E-sabcdefgh1 -m comment --comment nslab:sabcdefgh1:policy -j RETURN
+            | -A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | COMMIT
+      #1 firewall (nat) [atomic]
+        do: iptables-restore --noflush --wait
+            | *nat
+            | -D NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *nat
+            | -A NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
+            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
+      #2 host: remove 1 namespace(s)
+        do: ip -batch -
+            | link del dev nslsabcdefgh1
+            | netns del alpha
+        undo: ip -force -batch -
+            | netns add alpha
+            | link add nslsabcdefgh1 type veth peer name eth0 netns alpha
+            | link set dev nslsabcdefgh1 alias nslab:sabcdefgh1
+            | addr add 10.200.0.1/30 dev nslsabcdefgh1
+            | link set dev nslsabcdefgh1 up
+        undo: ip -n alpha -batch -
+            | link set dev lo up
+            | addr replace 10.200.0.2/30 dev eth0
+            | link set dev eth0 up
+            | route replace default via 10.200.0.1 dev eth0
+      #3 remove resolv.conf of alpha [atomic]
+        do: remove /etc/netns/alpha/resolv.conf
+        undo: (none)"
+    `);
+  });
+
+  it("plans nothing but the DNS file for a sandbox that is already gone", () => {
+    const steps = planDelete([spec()], observed());
+    expect(steps.map((s) => s.do.kind)).toEqual(["remove"]);
+  });
+
+  it("never names a foreign namespace or rule", () => {
+    const text = renderPlan(planDelete([spec()], afterCreate()));
+    expect(text).not.toContain("world");
+    expect(text).not.toContain("192.0.2.0/24");
+  });
+});
+
+describe("planReconcile", () => {
+  it("finds nothing to do when the host matches", () => {
+    const plan = planReconcile([], observed());
+    expect(plan.steps).toEqual([]);
+    expect(plan.base).toEqual([]);
+  });
+
+  it("re-asserts a jump that is not first and rewrites changed fixed chains", () => {
+    const save = BASE_SAVE.replace("-A FORWARD -j NSLAB-FORWARD\n-A FORWARD -s 192.0.2.0/24 -j ACCEPT", "-A FORWARD -s 192.0.2.0/24 -j ACCEPT\n-A FORWARD -j NSLAB-FORWARD").replace(
+      "-A NSLAB-INPUT -i nsl+ -j DROP\n",
+      "",
+    );
+    const plan = planReconcile([], observed(IP_EMPTY, save));
+    expect(renderPlan(plan.steps)).toMatchInlineSnapshot(`
+      "#0 firewall repair (filter) [atomic]
+        do: iptables-restore --noflush --wait
+            | *filter
+            | :NSLAB-INPUT - [0:0]
+            | -D FORWARD -j NSLAB-FORWARD
+            | -A NSLAB-INPUT -i nsl+ -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+            | -A NSLAB-INPUT -i nsl+ -j NSLAB-GATEWAY
+            | -A NSLAB-INPUT -i nsl+ -j DROP
+            | -I FORWARD 1 -j NSLAB-FORWARD
+            | COMMIT
+        undo: (none)"
+    `);
+  });
+
+  it("recreates a missing sandbox and reports the drift", () => {
+    const plan = planReconcile([spec()], observed());
+    expect(plan.drift.get("alpha")).toEqual(["namespace missing"]);
+    expect(renderPlan(plan.steps)).toContain("netns add alpha");
+    expect(renderPlan(plan.steps)).toContain("-A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0");
+  });
+
+  it("diagnoses a sandbox whose chains were flushed", () => {
+    const o = observed();
+    o.namespaces.push({ name: "alpha", id: 1 });
+    o.links.push({ name: "nslsabcdefgh1", index: 9, alias: "nslab:sabcdefgh1", kind: "veth", up: true, peerNetnsId: 1, addresses: [{ address: "10.200.0.1", prefix: 30, family: "inet" }], rxBytes: 0, txBytes: 0 });
+    expect(diagnose(spec(), o)).toEqual([
+      "filter NSLAB-EGRESS rule missing",
+      "filter NSLAB-INGRESS rule missing",
+      "filter NSLAB-GATEWAY rule missing",
+      "nat NSLAB-POSTROUTING rule missing",
+      "chain NSLAB-E-sabcdefgh1 missing",
+      "chain NSLAB-I-sabcdefgh1 missing",
+    ]);
+  });
+
+  it("removes marked objects the store does not want and leaves unmarked ones", () => {
+    const ip = IP_EMPTY.split("\n");
+    ip[0] = `[{"name":"orphan","id":1},{"name":"world","id":0}]`;
+    ip[1] = ip[1]!.replace(/\]$/, `,{"ifindex":5,"ifname":"nslszzzzzzzz1","flags":["UP"],"ifalias":"nslab:szzzzzzzz1","link_netnsid":1,"addr_info":[]}]`);
+    const plan = planReconcile([], observed(ip.join("\n")));
+    const text = renderPlan(plan.steps);
+    expect(text).toContain("link del dev nslszzzzzzzz1");
+    expect(text).toContain("netns del orphan");
+    expect(text).not.toContain("world");
+  });
+});
+
+describe("apply", () => {
+  const steps = () => planCreate([spec()], observed());
+
+  it("runs every step in order through the runner", async () => {
+    const runner = new FakeRunner();
+    await apply(runner, steps());
+    expect(runner.log.map((c) => c.argv.join(" "))).toEqual([
+      "ip -batch -",
+      "ip -n alpha -batch -",
+      "iptables-restore --noflush --wait",
+      "iptables-restore --noflush --wait",
+    ]);
+  });
+
+  it("undoes the steps done, newest first, and reports the command and stderr", async () => {
+    const runner = new FakeRunner((command, index) =>
+      index === 3 ? new CommandError(command.argv, 1, "", "iptables-restore: line 2 failed\n", false) : undefined,
+    );
+    const error = await apply(runner, steps()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).appCode).toBe("APPLY_FAILED");
+    expect((error as AppError).detail.command).toEqual(["iptables-restore", "--noflush", "--wait"]);
+    expect((error as AppError).detail.stderr).toBe("iptables-restore: line 2 failed");
+    // After the failed nat restore: undo the filter restore, then the host batch.
+    expect(runner.log.slice(4).map((c) => `${c.argv.join(" ")}\n${c.input}`)).toMatchInlineSnapshot(`
+      [
+        "iptables-restore --noflush --wait
+      *filter
+      -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+      -D NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+      -D NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+      -F NSLAB-E-sabcdefgh1
+      -F NSLAB-I-sabcdefgh1
+      -X NSLAB-E-sabcdefgh1
+      -X NSLAB-I-sabcdefgh1
+      COMMIT
+      ",
+        "ip -force -batch -
+      link del dev nslsabcdefgh1
+      netns del alpha
+      ",
+      ]
+    `);
+  });
+});
