@@ -4,7 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { requireLab } from "@/test-support/lab";
+import { lab, requireLab } from "@/test-support/lab";
 import { startServer, type TestServer } from "@/test-support/server";
 import { ApiClient, apiError } from "@/test-support/api-client";
 import { openStore, type Store } from "@/server/store/db";
@@ -16,11 +16,12 @@ import { ExecaRunner } from "@/server/net/runner";
 import type { App } from "@/server/app";
 import { launchPrepared, prepareStart, stopProcessesOfSandbox, startInputSchema } from "./processes";
 import { parseProcStat } from "../net/programs";
+import { buildBaseLayout, buildSandboxes, type LabSandbox } from "../net/rules-lab-fixture";
 
 /**
  * Programs in sandboxes, through the API of a real console running in the private lab.
- * Until the sandbox engine's sandbox.create lands in the router, the test makes the
- * namespaces itself (ip netns add, a veth pair, addresses) and inserts their rows.
+ * Until the sandbox engine's sandbox.create/delete are in the router, the sandboxes come
+ * from the rules/ports lab fixture (the engine's layout built by hand) plus their rows.
  */
 
 const NOBODY = 65534;
@@ -83,36 +84,36 @@ const groupMembers = (pgid: number) =>
     .filter((s) => s && s.pgrp === pgid && s.state !== "Z")
     .map((s) => s!.pid);
 
-/** Makes a namespace with a veth to the lab root: host 10.200.N.1/30, sandbox eth0 10.200.N.2/30. */
-async function makeNetns(name: string, n: number): Promise<string> {
-  const host = `vh${n}${name}`.slice(0, 15);
-  await execa("ip", ["netns", "add", name]);
-  await execa("ip", ["link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name]);
-  await execa("ip", ["addr", "add", `10.200.${n}.1/30`, "dev", host]);
-  await execa("ip", ["link", "set", host, "up"]);
-  await execa("ip", ["-n", name, "link", "set", "lo", "up"]);
-  await execa("ip", ["-n", name, "addr", "add", `10.200.${n}.2/30`, "dev", "eth0"]);
-  await execa("ip", ["-n", name, "link", "set", "eth0", "up"]);
-  await execa("ip", ["-n", name, "route", "add", "default", "via", `10.200.${n}.1`]);
-  return `10.200.${n}.2`;
-}
-
-function insertSandbox(store: Store, name: string, owner: string, n: number): void {
+/**
+ * A sandbox as the engine would make it (rules/ports' lab fixture: base layout, namespace,
+ * veth nsl<id> host 10.200.N.1/30, sandbox eth0 10.200.N.2/30, default chains) and its row.
+ */
+let layoutBuilt = false;
+async function makeSandbox(store: Store, name: string, owner: string, n: number): Promise<string> {
+  if (!layoutBuilt) {
+    await buildBaseLayout(lab.uplinkIf);
+    layoutBuilt = true;
+  }
+  const id = `s${name}`.padEnd(10, "0").slice(0, 10);
+  const box: LabSandbox = { id, name, subnet: `10.200.${n}.0/30`, hostAddress: `10.200.${n}.1`, address: `10.200.${n}.2` };
+  await buildSandboxes([box]);
   store
     .insert(sandboxes)
     .values({
-      id: `s${name.padEnd(9, "0").slice(0, 9)}`,
+      id,
       name,
       owner,
-      mode: "routed",
-      subnet: `10.200.${n}.0/30`,
-      hostAddress: `10.200.${n}.1`,
-      address: `10.200.${n}.2`,
-      nat: false,
+      mode: "nat",
+      subnet: box.subnet,
+      hostAddress: box.hostAddress,
+      address: box.address,
+      nat: true,
+      egress: lab.uplinkIf,
       state: "ready",
       createdAt: new Date().toISOString(),
     })
     .run();
+  return box.address;
 }
 
 /** Reads a tRPC SSE subscription until `done` says so; returns every `data:` payload parsed. */
@@ -175,14 +176,12 @@ describe("processes through the API (lab)", () => {
     viewer = new ApiClient(server.baseURL);
     await viewer.login("viewer", "viewer-password");
 
-    webAddr = await makeNetns("web", 9);
-    await makeNetns("other", 10);
+    const store = openStore(server.dataDir);
+    webAddr = await makeSandbox(store, "web", "op", 9);
+    await makeSandbox(store, "other", "admin", 10);
+    store.$client.close();
     fs.mkdirSync("/etc/netns/web", { recursive: true });
     fs.writeFileSync("/etc/netns/web/resolv.conf", "nameserver 192.0.2.53\n");
-    const store = openStore(server.dataDir);
-    insertSandbox(store, "web", "op", 9);
-    insertSandbox(store, "other", "admin", 10);
-    store.$client.close();
 
     siteDir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-site-"));
     fs.writeFileSync(path.join(siteDir, "hello.txt"), "hello from the sandbox\n");
@@ -294,6 +293,19 @@ describe("processes through the API (lab)", () => {
     expect(logs.stdout).toContain("Serving HTTP on");
     const tail = await op.query("process.logs", { id: started.id, tail: 1 });
     expect(tail.stderr.trim().split("\n")).toHaveLength(1);
+
+    // Published with port.add, it is reachable from the simulated outside world.
+    const port = await op.mutate("port.add", { sandbox: "web", protocol: "tcp", hostPort: 18000, sandboxPort: 8000 });
+    const fromWorld = await waitFor("the published port from the world", async () => {
+      const r = await execa("ip", ["netns", "exec", lab.worldNetns, process.execPath, "-e",
+        `fetch("http://${lab.uplinkAddr}:18000/hello.txt").then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.exit(1))`], { reject: false });
+      return r.exitCode === 0 ? r.stdout : null;
+    });
+    expect(fromWorld).toBe("hello from the sandbox"); // execa strips the final newline
+    await waitFor("the world's request in the access log", async () =>
+      (await op.query("process.logs", { id: started.id })).stderr.includes(`${lab.worldAddr} - - `),
+    );
+    await op.mutate("port.delete", { sandbox: "web", id: port.id });
 
     // Its children share its process group; stop ends them all.
     const members = await waitFor("the sleep child", () => {
@@ -494,10 +506,8 @@ describe("stopProcessesOfSandbox (lab, service level)", () => {
     const config = loadConfig({ NSLAB_DATA_DIR: dataDir, NSLAB_PROCESS_STOP_GRACE_SECONDS: "2" } as unknown as NodeJS.ProcessEnv);
     const store = openStore(dataDir);
     const app: App = { config, store, events: new EventBus(), signInLimiter: new SignInLimiter(), runner: new ExecaRunner(), ready: Promise.resolve() };
-    await makeNetns("gone", 11);
-    await makeNetns("stays", 12);
-    insertSandbox(store, "gone", "admin", 11);
-    insertSandbox(store, "stays", "admin", 12);
+    await makeSandbox(store, "gone", "admin", 11);
+    await makeSandbox(store, "stays", "admin", 12);
     const adminUser = { username: "admin", role: "admin" as const, runAs: [] };
     const start = (sandbox: string) => {
       const input = startInputSchema.parse({ sandbox, argv: ["sleep", "1000"], user: "nobody" });
