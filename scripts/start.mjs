@@ -21,7 +21,11 @@ say(`starting the console on ${host}:${port}`);
     try {
       await fetch(`${url}/api/trpc/auth.me`, { signal: AbortSignal.timeout(2000) });
       say(`ready: sign in at ${url}/login${wildcard ? " (listening on every address)" : ""}`);
-      say("user admin; the password is NSLAB_ADMIN_PASSWORD, or the one printed above on the first start");
+      say(
+        config.NSLAB_ADMIN_PASSWORD
+          ? "user admin, with the password in NSLAB_ADMIN_PASSWORD (set on the first start)"
+          : `user admin, with the password printed on the first start (also in ${config.dataDir}/initial-admin-password)`,
+      );
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 200));
