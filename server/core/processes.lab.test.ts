@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import { lab, requireLab } from "@/test-support/lab";
 import { startServer, type TestServer } from "@/test-support/server";
 import { ApiClient, apiError } from "@/test-support/api-client";
-import { openStore, type Store } from "@/server/store/db";
+import { openStore } from "@/server/store/db";
 import { processes, sandboxes } from "@/server/store/schema";
 import { loadConfig } from "@/server/config";
 import { EventBus } from "@/server/core/events";
@@ -16,12 +16,10 @@ import { ExecaRunner } from "@/server/net/runner";
 import type { App } from "@/server/app";
 import { launchPrepared, prepareStart, stopProcessesOfSandbox, startInputSchema } from "./processes";
 import { parseProcStat } from "../net/programs";
-import { buildBaseLayout, buildSandboxes, type LabSandbox } from "../net/rules-lab-fixture";
 
 /**
- * Programs in sandboxes, through the API of a real console running in the private lab.
- * Until the sandbox engine's sandbox.create/delete are in the router, the sandboxes come
- * from the rules/ports lab fixture (the engine's layout built by hand) plus their rows.
+ * Programs in sandboxes, through the API of a real console running in the private lab,
+ * in sandboxes made with sandbox.create (the engine).
  */
 
 const NOBODY = 65534;
@@ -84,38 +82,6 @@ const groupMembers = (pgid: number) =>
     .filter((s) => s && s.pgrp === pgid && s.state !== "Z")
     .map((s) => s!.pid);
 
-/**
- * A sandbox as the engine would make it (rules/ports' lab fixture: base layout, namespace,
- * veth nsl<id> host 10.200.N.1/30, sandbox eth0 10.200.N.2/30, default chains) and its row.
- */
-let layoutBuilt = false;
-async function makeSandbox(store: Store, name: string, owner: string, n: number): Promise<string> {
-  if (!layoutBuilt) {
-    await buildBaseLayout(lab.uplinkIf);
-    layoutBuilt = true;
-  }
-  const id = `s${name}`.padEnd(10, "0").slice(0, 10);
-  const box: LabSandbox = { id, name, subnet: `10.200.${n}.0/30`, hostAddress: `10.200.${n}.1`, address: `10.200.${n}.2` };
-  await buildSandboxes([box]);
-  store
-    .insert(sandboxes)
-    .values({
-      id,
-      name,
-      owner,
-      mode: "nat",
-      subnet: box.subnet,
-      hostAddress: box.hostAddress,
-      address: box.address,
-      nat: true,
-      egress: lab.uplinkIf,
-      state: "ready",
-      createdAt: new Date().toISOString(),
-    })
-    .run();
-  return box.address;
-}
-
 /** Reads a tRPC SSE subscription until `done` says so; returns every `data:` payload parsed. */
 async function readSse(url: string, cookie: string, done: (events: any[]) => boolean, ms = 30_000): Promise<any[]> {
   const controller = new AbortController();
@@ -157,6 +123,7 @@ describe("processes through the API (lab)", () => {
   let op: ApiClient;
   let viewer: ApiClient;
   let webAddr: string;
+  let webGateway: string;
   let siteDir: string;
 
   const list = async (client = admin): Promise<Proc[]> => client.query("process.list", {});
@@ -176,12 +143,10 @@ describe("processes through the API (lab)", () => {
     viewer = new ApiClient(server.baseURL);
     await viewer.login("viewer", "viewer-password");
 
-    const store = openStore(server.dataDir);
-    webAddr = await makeSandbox(store, "web", "op", 9);
-    await makeSandbox(store, "other", "admin", 10);
-    store.$client.close();
-    fs.mkdirSync("/etc/netns/web", { recursive: true });
-    fs.writeFileSync("/etc/netns/web/resolv.conf", "nameserver 192.0.2.53\n");
+    const web = await op.mutate("sandbox.create", { name: "web", dns: ["192.0.2.53"] });
+    webAddr = web.address;
+    webGateway = web.hostAddress;
+    await admin.mutate("sandbox.create", { name: "other" });
 
     siteDir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-site-"));
     fs.writeFileSync(path.join(siteDir, "hello.txt"), "hello from the sandbox\n");
@@ -285,7 +250,7 @@ describe("processes through the API (lab)", () => {
     const events = await live;
     const line = events.find((e) => e?.kind === "output" && e.data.includes("GET /hello.txt"));
     expect(line).toMatchObject({ kind: "output", stream: "stderr" });
-    expect(line.data).toContain("10.200.9.1");
+    expect(line.data).toContain(webGateway);
     const logs = await waitFor("the access log", async () => {
       const l = await viewer.query("process.logs", { id: started.id });
       return l.stderr.includes('"GET /hello.txt HTTP/1.1" 200') ? l : null;
@@ -453,6 +418,26 @@ describe("processes through the API (lab)", () => {
     expect(withEnv.input.env.GREETING).toBe("[redacted]");
   });
 
+  it("sandbox.delete stops the sandbox's programs and their children first", async () => {
+    await op.mutate("sandbox.create", { name: "short-lived" });
+    const a = await op.mutate<{ id: string; pid: number }>("process.start", { sandbox: "short-lived", argv: ["sh", "-c", "sleep 1000 & sleep 1000 & wait"], user: "nobody" });
+    const b = await op.mutate<{ id: string; pid: number }>("process.start", { sandbox: "short-lived", argv: ["sleep", "1000"], user: "nobody" });
+    const keep = await op.mutate<{ id: string; pid: number }>("process.start", { sandbox: "web", argv: ["sleep", "1000"], user: "nobody" });
+    const children = await waitFor("the children", () => {
+      const m = groupMembers(a.pid);
+      return m.length >= 3 ? m : null;
+    });
+    await op.mutate("sandbox.delete", { name: "short-lived" });
+    for (const pid of [...children, b.pid]) expect(alive(pid)).toBe(false);
+    expect(fs.existsSync("/run/netns/short-lived")).toBe(false);
+    expect(await find(a.id)).toMatchObject({ state: "exited", signal: "TERM" });
+    expect(await find(b.id)).toMatchObject({ state: "exited", signal: "TERM" });
+    expect(await find(keep.id)).toMatchObject({ state: "running" });
+    await op.mutate("process.stop", { id: keep.id });
+    // A deleted sandbox runs nothing.
+    expect(await apiError(() => op.mutate("process.start", { sandbox: "short-lived", argv: ["sleep", "1"], user: "nobody" }))).toMatchObject({ appCode: "NOT_FOUND" });
+  });
+
   it("survives a console restart: still running with the same pid, and stop still works", async () => {
     const started = await op.mutate<{ id: string; pid: number }>("process.start", { sandbox: "web", argv: ["sleep", "1000"], user: "nobody" });
     await waitFor("exec", () => cmdline(started.pid).join(" ") === "sleep 1000");
@@ -506,8 +491,10 @@ describe("stopProcessesOfSandbox (lab, service level)", () => {
     const config = loadConfig({ NSLAB_DATA_DIR: dataDir, NSLAB_PROCESS_STOP_GRACE_SECONDS: "2" } as unknown as NodeJS.ProcessEnv);
     const store = openStore(dataDir);
     const app: App = { config, store, events: new EventBus(), signInLimiter: new SignInLimiter(), runner: new ExecaRunner(), ready: Promise.resolve() };
-    await makeSandbox(store, "gone", "admin", 11);
-    await makeSandbox(store, "stays", "admin", 12);
+    for (const name of ["gone", "stays"]) {
+      await execa("ip", ["netns", "add", name]);
+      store.insert(sandboxes).values({ id: `s${name}`.padEnd(10, "0"), name, owner: "admin", mode: "isolated", nat: false, state: "ready", createdAt: new Date().toISOString() }).run();
+    }
     const adminUser = { username: "admin", role: "admin" as const, runAs: [] };
     const start = (sandbox: string) => {
       const input = startInputSchema.parse({ sandbox, argv: ["sleep", "1000"], user: "nobody" });

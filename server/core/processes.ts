@@ -425,6 +425,7 @@ export function prepareStart(db: Db, app: App, user: UserView, input: StartInput
     cwd = linuxUser.home && fs.statSync(/*turbopackIgnore: true*/ linuxUser.home, { throwIfNoEntry: false })?.isDirectory() ? linuxUser.home : "/";
   }
 
+  if (sandbox.state === "deleting") throw new AppError("CONFLICT", `Sandbox ${input.sandbox} is being deleted`);
   if (!netnsExists(input.sandbox)) {
     throw new AppError("CONFLICT", `Sandbox ${input.sandbox} has no network namespace yet (state ${sandbox.state}); try again when it is ready`);
   }
