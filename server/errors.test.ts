@@ -1,9 +1,15 @@
 import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AppError, APP_CODES, errorData, toTRPCError, zodFieldErrors, type AppCode } from "./errors";
 import { publicProcedure, router, type Context } from "./api/trpc";
+import { log } from "./log";
+
+// The "unexpected error" case below is logged by design; keep the test output clean.
+beforeAll(() => {
+  log.level = "silent";
+});
 
 /** The ZodError a schema raises for `value`. */
 function zodError(schema: z.ZodType, value: unknown): z.ZodError {
