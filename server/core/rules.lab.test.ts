@@ -243,6 +243,23 @@ describe("scale, input, concurrency, authorization", () => {
     await reset(B);
   });
 
+  it("drift: when the kernel lost rules, an edit it refuses falls back to rewriting the chains whole", async () => {
+    const a = await alice().rule.add({ sandbox: C.name, direction: "egress", action: "drop", protocol: "udp", ports: "5353" });
+    const b = await alice().rule.add({ sandbox: C.name, direction: "egress", action: "accept", protocol: "tcp", ports: "22" });
+    expect((await alice().rule.list({ sandbox: C.name })).inSync).toBe(true);
+    // Someone flushes the sandbox's egress chain by hand.
+    await execa("iptables", ["-w", "-F", `NSLAB-E-${C.id}`]);
+    const drifted = await alice().rule.list({ sandbox: C.name });
+    expect(drifted.inSync).toBe(false);
+    expect(drifted.rules.map((r) => r.inKernel)).toEqual([false, false]);
+    // Deleting a rule the kernel no longer holds: the -D edit fails, the rewrite repairs.
+    await alice().rule.delete({ sandbox: C.name, id: a.id });
+    await expectKernelMatchesStore(C);
+    expect((await alice().rule.list({ sandbox: C.name })).inSync).toBe(true);
+    await alice().rule.delete({ sandbox: C.name, id: b.id });
+    await expectKernelMatchesStore(C);
+  });
+
   it("bad input → INPUT_INVALID naming the field, and iptables-save unchanged", async () => {
     const before = (await saveTable("filter")) + (await saveTable("nat"));
     const base = { sandbox: A.name, direction: "egress", action: "drop" } as const;

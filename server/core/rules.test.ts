@@ -17,6 +17,14 @@ const bob: Actor = { username: "bob", role: "operator" };
 
 let store: Store;
 let runner: FakeRunner;
+/** The text of every iptables-restore transaction (its standard input). */
+let texts: string[] = [];
+function capturing(respond: ConstructorParameters<typeof FakeRunner>[0] = () => undefined): FakeRunner {
+  return new FakeRunner((cmd, k) => {
+    if (cmd.argv[0] === "iptables-restore") texts.push(cmd.input ?? "");
+    return respond(cmd, k);
+  });
+}
 let app: { store: Store; runner: FakeRunner; events: EventBus };
 
 function addSandbox(name: string, id: string, owner = "alice", address: string | null = "10.200.0.2") {
@@ -37,7 +45,8 @@ async function code(p: Promise<unknown>): Promise<string> {
 
 beforeEach(() => {
   store = openStore(fs.mkdtempSync(path.join(os.tmpdir(), "nslab-rules-")));
-  runner = new FakeRunner();
+  texts = [];
+  runner = capturing();
   app = { store, runner, events: new EventBus() };
   addSandbox("web", "sweb000000");
   addSandbox("db", "sdb0000000", "bob", "10.200.0.6");
@@ -58,10 +67,16 @@ describe("rules service", () => {
     const restores = runner.log.filter((c) => c.argv[0] === "iptables-restore");
     expect(restores).toHaveLength(6);
     expect(restores.every((c) => c.argv.join(" ") === "iptables-restore --noflush --wait")).toBe(true);
-    // Only the sandbox's own chains are declared in the transaction.
-    const last = restores.at(-1)!.input!;
-    expect(last.split("\n").filter((l) => l.startsWith(":"))).toEqual([":NSLAB-E-sweb000000 - [0:0]", ":NSLAB-I-sweb000000 - [0:0]"]);
-    expect(last).toContain(`rule:${a.id}" -j RETURN`);
+    // Single-rule changes are sent as edits of the sandbox's own chains, one transaction each.
+    expect(texts[0]).toBe(`*filter\n-I NSLAB-E-sweb000000 2 -p tcp -m tcp --dport 8080 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j RETURN\nCOMMIT\n`);
+    expect(texts[1]).toContain(`-I NSLAB-E-sweb000000 3 -m comment --comment "nslab:sweb000000:rule:${b.id}" -j DROP`);
+    expect(texts[2]).toContain(`-I NSLAB-I-sweb000000 3 -m comment --comment "nslab:sweb000000:rule:${c.id}" -j REJECT --reject-with icmp-port-unreachable`);
+    // move b to 0: delete it by spec, insert it first in the egress chain.
+    expect(texts[3]).toBe(
+      `*filter\n-D NSLAB-E-sweb000000 -m comment --comment "nslab:sweb000000:rule:${b.id}" -j DROP\n` +
+        `-I NSLAB-E-sweb000000 2 -m comment --comment "nslab:sweb000000:rule:${b.id}" -j DROP\nCOMMIT\n`,
+    );
+    expect(texts[5]).toBe(`*filter\n-D NSLAB-I-sweb000000 -m comment --comment "nslab:sweb000000:rule:${c.id}" -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n`);
     const listed = await listRules(app, "web");
     expect(listed.revision).toBe(6);
     expect(listed.rules.map((r) => r.id)).toEqual([a.id, b.id]);
@@ -69,7 +84,7 @@ describe("rules service", () => {
 
   it("reads counters with one iptables-save and maps them by mark", async () => {
     const a = await add(alice, { direction: "egress", action: "drop" });
-    runner = new FakeRunner((cmd) =>
+    runner = capturing((cmd) =>
       cmd.argv[0] === "iptables-save"
         ? { stdout: `[3:180] -A NSLAB-E-sweb000000 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j DROP\n[7:700] -A NSLAB-E-sweb000000 -m comment --comment "nslab:sweb000000:policy" -j RETURN\n`, stderr: "" }
         : undefined,
@@ -109,7 +124,7 @@ describe("rules service", () => {
   });
 
   it("leaves the store as it was when the kernel refuses", async () => {
-    runner = new FakeRunner(() => new CommandError(["iptables-restore"], 1, "", "iptables-restore: line 3 failed", false));
+    runner = capturing(() => new CommandError(["iptables-restore"], 1, "", "iptables-restore: line 3 failed", false));
     app.runner = runner;
     const error = await add(alice, { direction: "egress", action: "drop" }).catch((e) => e);
     expect(error).toBeInstanceOf(AppError);
@@ -117,6 +132,25 @@ describe("rules service", () => {
     expect(error.detail.stderr).toContain("line 3");
     expect(loadRules(store, "sweb000000")).toHaveLength(0);
     expect((await listRules({ ...app, runner: new FakeRunner() }, "web")).revision).toBe(0);
+    // The edit was tried, then the whole rewrite; both refused.
+    expect(texts.map((t) => t.split("\n")[1]!.slice(0, 2))).toEqual(["-I", ":N"]);
+  });
+
+  it("rewrites the chains whole when the kernel refuses an edit (drift), and goes on", async () => {
+    runner = capturing((cmd, k) => (k === 0 ? new CommandError(["iptables-restore"], 1, "", "Bad rule", false) : undefined));
+    app.runner = runner;
+    const a = await add(alice, { direction: "egress", action: "drop" });
+    expect(texts).toHaveLength(2);
+    expect(texts[1]).toContain(":NSLAB-E-sweb000000 - [0:0]");
+    expect(texts[1]).toContain(`rule:${a.id}" -j DROP`);
+    expect(loadRules(store, "sweb000000")).toHaveLength(1);
+  });
+
+  it("keeps rules of a sandbox without chains (isolated) in the store only", async () => {
+    store.insert(sandboxes).values({ id: "siso000000", name: "iso", owner: "alice", mode: "isolated", nat: false, createdAt: new Date().toISOString() }).run();
+    await addRule(app, alice, ruleAddSchema.parse({ sandbox: "iso", direction: "egress", action: "drop" }));
+    expect(runner.log).toHaveLength(0);
+    expect(loadRules(store, "siso000000")).toHaveLength(1);
   });
 
   it("replaceAll: two at the same revision → one succeeds, the other CONFLICT", async () => {
@@ -133,7 +167,7 @@ describe("rules service", () => {
 
   it("setPolicy rewrites the chains with the new policy and bumps the revision", async () => {
     await setPolicy(app, alice, { name: "web", egress: "drop" });
-    const input = runner.log.at(-1)!.input!;
+    const input = texts.at(-1)!;
     expect(input).toContain('--comment "nslab:sweb000000:policy" -j DROP');
     const listed = await listRules(app, "web");
     expect(listed.policy.egress).toBe("drop");
@@ -147,8 +181,8 @@ describe("ports service", () => {
   it("publishes, refuses taken ports, deletes, and renders removal for the engine", async () => {
     const p = await addPort(app, alice, { sandbox: "web", protocol: "tcp", hostPort: 8081, sandboxPort: 80 }, none);
     expect(listPorts(store, "web")).toEqual([{ id: p.id, protocol: "tcp", hostPort: 8081, sandboxPort: 80 }]);
-    const restore = runner.log.find((c) => c.argv[0] === "iptables-restore")!;
-    expect(restore.input).toContain("-j DNAT --to-destination 10.200.0.2:80");
+    expect(texts[0]).toContain("*nat\n:NSLAB-PORTS - [0:0]\n");
+    expect(texts[0]).toContain("-j DNAT --to-destination 10.200.0.2:80");
     expect(await code(addPort(app, bob, { sandbox: "db", protocol: "tcp", hostPort: 8081, sandboxPort: 80 }, none))).toBe("CONFLICT");
     expect(await code(addPort(app, bob, { sandbox: "db", protocol: "udp", hostPort: 8081, sandboxPort: 80 }, none))).toBe("ok");
     expect(await code(addPort(app, bob, { sandbox: "db", protocol: "tcp", hostPort: 3000, sandboxPort: 80 }, () => new Set([3000])))).toBe("CONFLICT");

@@ -9,7 +9,7 @@ import type { Role } from "./users";
 import { MAX_RULES, ruleSpecOf, type RuleSpec } from "../net/rules-input";
 import type { z } from "zod";
 import type { ruleAddSchema, ruleReplaceAllSchema, setPolicySchema } from "../net/rules-input";
-import type { SandboxFilterSpec } from "../net/sandbox-chains";
+import { renderedChainRules, renderRuleDelete, renderRuleInsert, type SandboxFilterSpec } from "../net/sandbox-chains";
 import { applySandboxFilter, readSandboxCounters } from "../net/rules-apply";
 
 /**
@@ -117,6 +117,17 @@ interface Change<T> {
   before: unknown;
   after: unknown;
   write: (tx: Db) => T;
+  /** Single-rule edits for the kernel (else the chains are rewritten whole). */
+  edits?: string[];
+}
+
+/**
+ * True when the sandbox has chains in the kernel: a veth to the host (not isolated, not
+ * adopted as it is). For the others rules and policy are kept in the store only; no
+ * forwarded traffic reaches them.
+ */
+export function hasChains(sandbox: SandboxRow): boolean {
+  return sandbox.mode !== "isolated" && !sandbox.adopted && !!sandbox.hostAddress && !!sandbox.address;
 }
 
 /**
@@ -132,7 +143,7 @@ async function applyAndCommit<T>(app: RulesApp, actor: Actor, sandbox: SandboxRo
     input: { input: change.input, before: change.before, after: change.after },
   };
   try {
-    await applySandboxFilter(app.runner, spec);
+    if (hasChains(sandbox)) await applySandboxFilter(app.runner, spec, change.edits);
     const out = app.store.transaction((tx) => {
       const result = change.write(tx);
       tx.update(sandboxes)
@@ -191,13 +202,22 @@ function refuse(app: RulesApp, actor: Actor, action: string, sandbox: SandboxRow
   throw error;
 }
 
-/** rule.list: the rules in order with live counters, the policy with its counters, the revision. */
+/**
+ * rule.list: the rules in order with live counters, the policy with its counters, the
+ * revision; `inSync` says whether the kernel's chains equal what the store renders (from
+ * the same read, so it costs nothing more). Sandboxes without chains read nothing.
+ */
 export async function listRules(app: RulesApp, name: string) {
   const sandbox = sandboxByName(app.store, name);
   const ruleList = loadRules(app.store, sandbox.id);
-  const counters = await readSandboxCounters(app.runner, sandbox.id);
+  const wired = hasChains(sandbox);
+  const counters = wired
+    ? await readSandboxCounters(app.runner, sandbox.id)
+    : { rules: new Map<string, { packets: number; bytes: number }>(), egressPolicy: null, ingressPolicy: null, savedRules: [] };
+  const expected = wired ? renderedChainRules(filterSpecOf(app.store, sandbox, ruleList)) : [];
   return {
     revision: sandbox.rulesRevision,
+    inSync: counters.savedRules.length === expected.length && counters.savedRules.every((line, k) => line === expected[k]),
     policy: {
       egress: sandbox.policyEgress,
       ingress: sandbox.policyIngress,
@@ -227,12 +247,14 @@ export async function addRule(app: RulesApp, actor: Actor, input: z.output<typeo
     const rule: RuleView = { id: newId("r"), position, ...ruleSpecOf(input) };
     const after = [...before];
     after.splice(position, 0, rule);
-    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+    const spec = filterSpecOf(app.store, sandbox, after);
+    return applyAndCommit(app, actor, sandbox, spec, {
       action: "rule.add",
       target: rule.id,
       input,
       before: null,
       after: rule,
+      edits: [renderRuleInsert(sandbox.id, spec.rules, rule.id)],
       write: (tx) => {
         tx.update(rules)
           .set({ position: sql`${rules.position} + 1` })
@@ -258,6 +280,7 @@ export async function deleteRule(app: RulesApp, actor: Actor, input: { sandbox: 
       input,
       before: rule,
       after: null,
+      edits: [renderRuleDelete(sandbox.id, rule)],
       write: (tx) => {
         tx.delete(rules).where(eq(rules.id, rule.id)).run();
         tx.update(rules)
@@ -284,12 +307,14 @@ export async function moveRule(app: RulesApp, actor: Actor, input: { sandbox: st
     const after = before.filter((r) => r.id !== rule.id);
     after.splice(to, 0, rule);
     const moved = { ...rule, position: to };
-    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+    const spec = filterSpecOf(app.store, sandbox, after);
+    return applyAndCommit(app, actor, sandbox, spec, {
       action: "rule.move",
       target: rule.id,
       input,
       before: rule,
       after: moved,
+      edits: [renderRuleDelete(sandbox.id, rule), renderRuleInsert(sandbox.id, spec.rules, rule.id)],
       write: (tx) => {
         if (to < from) {
           tx.update(rules)

@@ -1,6 +1,7 @@
 import { AppError } from "../errors";
+import { log } from "../log";
 import { CommandError, type Runner } from "./runner";
-import { renderSandboxFilterRestore, type SandboxFilterSpec } from "./sandbox-chains";
+import { renderSandboxFilterRestore, savedChainRules, type SandboxFilterSpec } from "./sandbox-chains";
 import { COUNTERS_ARGV, parseSandboxCounters, type SandboxCounters } from "./rules-counters";
 import { renderPortsRestore, type PortSpec } from "./ports-nat";
 
@@ -19,24 +20,45 @@ export function applyFailed(error: unknown, what: string): never {
 }
 
 /**
- * Rewrites one sandbox's two filter chains in ONE `iptables-restore --noflush --wait`
- * (one nf_tables transaction): the change lands whole or not at all, and nothing outside
- * the two chains is touched.
+ * Runs one `iptables-restore --noflush --wait` transaction with `text` on standard input.
+ * (Not as a file argument: `--wait` takes an optional value and would swallow it.)
  */
-export async function applySandboxFilter(runner: Runner, spec: SandboxFilterSpec): Promise<void> {
-  const input = renderSandboxFilterRestore(spec);
+export async function runRestore(runner: Runner, text: string): Promise<void> {
+  await runner.run({ argv: RESTORE_ARGV, input: text });
+}
+
+/**
+ * Changes one sandbox's two filter chains in ONE `iptables-restore --noflush --wait`
+ * (one nf_tables transaction): the change lands whole or not at all, and nothing outside
+ * the two chains is touched. With `edits` (single-rule inserts/deletes, see
+ * renderRuleInsert) only those are sent; if the kernel refuses them (it does not hold
+ * what the store says: drift), the chains are rewritten whole from `spec` instead.
+ */
+export async function applySandboxFilter(runner: Runner, spec: SandboxFilterSpec, edits?: readonly string[]): Promise<"edited" | "rewritten"> {
+  if (edits && edits.length) {
+    try {
+      await runRestore(runner, `*filter\n${edits.join("\n")}\nCOMMIT\n`);
+      return "edited";
+    } catch (error) {
+      log.warn({ err: error, sandbox: spec.id }, "incremental rule change refused; rewriting the sandbox's chains whole");
+    }
+  }
   try {
-    await runner.run({ argv: RESTORE_ARGV, input });
+    await runRestore(runner, renderSandboxFilterRestore(spec));
+    return "rewritten";
   } catch (error) {
     applyFailed(error, "the rule change");
   }
 }
 
-/** Reads the live counters of one sandbox's chains: one `iptables-save -c -t filter`. */
-export async function readSandboxCounters(runner: Runner, sandboxId: string): Promise<SandboxCounters> {
+/**
+ * Reads the live counters of one sandbox's chains, and the chains' `-A` lines as saved
+ * (to tell whether the kernel matches the store): one `iptables-save -c -t filter`.
+ */
+export async function readSandboxCounters(runner: Runner, sandboxId: string): Promise<SandboxCounters & { savedRules: string[] }> {
   try {
     const { stdout } = await runner.run({ argv: COUNTERS_ARGV });
-    return parseSandboxCounters(stdout, sandboxId);
+    return { ...parseSandboxCounters(stdout, sandboxId), savedRules: savedChainRules(stdout, sandboxId) };
   } catch (error) {
     applyFailed(error, "reading the counters");
   }
@@ -49,7 +71,7 @@ export async function readSandboxCounters(runner: Runner, sandboxId: string): Pr
  */
 export async function applyPorts(runner: Runner, ports: readonly PortSpec[]): Promise<void> {
   try {
-    await runner.run({ argv: RESTORE_ARGV, input: renderPortsRestore(ports) });
+    await runRestore(runner, renderPortsRestore(ports));
   } catch (error) {
     applyFailed(error, "the port change");
   }
