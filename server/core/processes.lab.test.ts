@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { lab, requireLab } from "@/test-support/lab";
 import { startServer, type TestServer } from "@/test-support/server";
@@ -153,6 +153,13 @@ describe("processes through the API (lab)", () => {
     fs.chmodSync(siteDir, 0o755);
   });
 
+  afterEach(async () => {
+    // A failed test must not leave programs that fill the per-user cap of the next ones.
+    for (const p of (await list().catch(() => [])) as Proc[]) {
+      if (p.state === "running") await admin.mutate("process.stop", { id: p.id, signal: "KILL" }).catch(() => undefined);
+    }
+  });
+
   afterAll(async () => {
     // Leave nothing running in the lab.
     for (const p of (await list().catch(() => [])) as Proc[]) {
@@ -259,19 +266,6 @@ describe("processes through the API (lab)", () => {
     const tail = await op.query("process.logs", { id: started.id, tail: 1 });
     expect(tail.stderr.trim().split("\n")).toHaveLength(1);
 
-    // Published with port.add, it is reachable from the simulated outside world.
-    const port = await op.mutate("port.add", { sandbox: "web", protocol: "tcp", hostPort: 18000, sandboxPort: 8000 });
-    const fromWorld = await waitFor("the published port from the world", async () => {
-      const r = await execa("ip", ["netns", "exec", lab.worldNetns, process.execPath, "-e",
-        `fetch("http://${lab.uplinkAddr}:18000/hello.txt").then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.exit(1))`], { reject: false });
-      return r.exitCode === 0 ? r.stdout : null;
-    });
-    expect(fromWorld).toBe("hello from the sandbox"); // execa strips the final newline
-    await waitFor("the world's request in the access log", async () =>
-      (await op.query("process.logs", { id: started.id })).stderr.includes(`${lab.worldAddr} - - `),
-    );
-    await op.mutate("port.delete", { sandbox: "web", id: port.id });
-
     // Its children share its process group; stop ends them all.
     const members = await waitFor("the sleep child", () => {
       const m = groupMembers(started.pid);
@@ -288,6 +282,30 @@ describe("processes through the API (lab)", () => {
     );
     expect(after.filter((e) => e?.kind === "output").map((e) => e.data).join("")).toContain("GET /hello.txt");
     expect(after.find((e) => e?.kind === "exit")).toMatchObject({ kind: "exit", signal: "TERM" });
+  });
+
+  it("a python HTTP server in a sandbox, published with port.add, is reachable from the simulated world", async () => {
+    const started = await op.mutate<{ id: string; pid: number }>("process.start", {
+      sandbox: "web",
+      argv: ["python3", "-m", "http.server", "8001"],
+      user: "nobody",
+      cwd: siteDir,
+    });
+    const port = await op.mutate("port.add", { sandbox: "web", protocol: "tcp", hostPort: 18001, sandboxPort: 8001 });
+    try {
+      const fromWorld = await waitFor("the published port from the world", async () => {
+        const r = await execa("ip", ["netns", "exec", lab.worldNetns, process.execPath, "-e",
+          `fetch("http://${lab.uplinkAddr}:18001/hello.txt").then(r=>r.text()).then(t=>process.stdout.write(t),()=>process.exit(1))`], { reject: false });
+        return r.exitCode === 0 ? r.stdout : null;
+      });
+      expect(fromWorld).toBe("hello from the sandbox"); // execa strips the final newline
+      await waitFor("the world's request in the access log", async () =>
+        (await op.query("process.logs", { id: started.id })).stderr.includes(`${lab.worldAddr} - - `),
+      );
+    } finally {
+      await op.mutate("port.delete", { sandbox: "web", id: port.id });
+      await op.mutate("process.stop", { id: started.id });
+    }
   });
 
   it("escalates to KILL when a program ignores TERM", async () => {
@@ -515,6 +533,12 @@ describe("stopProcessesOfSandbox (lab, service level)", () => {
     expect(rows.find((r) => r.id === s1.id)?.state).toBe("running");
     await stopProcessesOfSandbox(app, "stays");
     expect(alive(s1.pid)).toBe(false);
+
+    // A program whose sandbox row is gone (a start that raced a delete) is stopped by the next pass.
+    const orphan = start("stays");
+    store.delete(sandboxes).where(eq(sandboxes.name, "stays")).run();
+    await waitFor("the orphan to be stopped", () => store.select().from(processes).where(eq(processes.id, orphan.id)).get()?.state === "exited");
+    expect(alive(orphan.pid)).toBe(false);
     store.$client.close();
   });
 });

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import type { App } from "../app";
 import { AppError } from "../errors";
@@ -202,6 +202,10 @@ interface Supervisor {
   stopSignals: Map<string, StopSignal>;
   timer: NodeJS.Timeout | null;
   capping: boolean;
+  /** Set once cutting logs failed (a file system without punch-hole): warned once, not again. */
+  capFailed: boolean;
+  /** Programs being stopped because their sandbox is gone. */
+  orphansStopping: Set<string>;
 }
 
 const SUPERVISORS = Symbol.for("nslab.processes");
@@ -212,7 +216,7 @@ function supervisorOf(app: App): Supervisor {
   const all = (g[SUPERVISORS] ??= new WeakMap());
   let sup = all.get(app);
   if (!sup) {
-    sup = { children: new Map(), watched: new Map(), stopSignals: new Map(), timer: null, capping: false };
+    sup = { children: new Map(), watched: new Map(), stopSignals: new Map(), timer: null, capping: false, capFailed: false, orphansStopping: new Set() };
     all.set(app, sup);
   }
   return sup;
@@ -234,7 +238,11 @@ function maybeStopTimer(sup: Supervisor): void {
   }
 }
 
-/** One pass: notice watched programs that ended, and cut logs grown past the cap. */
+/**
+ * One pass: notice watched programs that ended, stop programs whose sandbox is gone (a
+ * start that raced a sandbox.delete would otherwise live on in the orphaned namespace),
+ * and cut logs grown past the cap.
+ */
 function tick(app: App): void {
   const sup = supervisorOf(app);
   for (const [id, ref] of sup.watched) {
@@ -244,15 +252,40 @@ function tick(app: App): void {
       markExited(app, id, { exitCode: null, signal });
     }
   }
-  if (!sup.capping) {
-    sup.capping = true;
-    capLogs(app, [...sup.children.keys(), ...sup.watched.keys()])
-      .catch((error) => log.warn({ err: error }, "cutting program logs failed"))
-      .finally(() => {
-        sup.capping = false;
-      });
+  try {
+    const orphans = app.store
+      .select({ id: processes.id, sandbox: processes.sandbox })
+      .from(processes)
+      .leftJoin(sandboxes, eq(sandboxes.name, processes.sandbox))
+      .where(and(eq(processes.state, "running"), isNull(sandboxes.id)))
+      .all();
+    for (const orphan of orphans) {
+      if (sup.orphansStopping.has(orphan.id)) continue;
+      sup.orphansStopping.add(orphan.id);
+      log.warn({ process: orphan.id, sandbox: orphan.sandbox }, "stopping a program whose sandbox is gone");
+      stopProcess(app, orphan.id, "TERM")
+        .catch((error) => log.warn({ err: error, process: orphan.id }, "could not stop a program whose sandbox is gone"))
+        .finally(() => sup.orphansStopping.delete(orphan.id));
+    }
+  } catch (error) {
+    log.warn({ err: error }, "checking programs of deleted sandboxes failed");
   }
+  startCapping(app, [...sup.children.keys(), ...sup.watched.keys()]);
   maybeStopTimer(sup);
+}
+
+function startCapping(app: App, ids: string[]): void {
+  const sup = supervisorOf(app);
+  if (sup.capping || ids.length === 0) return;
+  sup.capping = true;
+  capLogs(app, ids)
+    .catch((error) => {
+      if (!sup.capFailed) log.warn({ err: error }, "cutting program logs failed; they grow past NSLAB_PROCESS_LOG_BYTES on disk");
+      sup.capFailed = true;
+    })
+    .finally(() => {
+      sup.capping = false;
+    });
 }
 
 /** Records that a program ended (once) and tells every browser. */
@@ -267,7 +300,11 @@ function markExited(app: App, id: string, exit: ProgramExit): void {
     .where(and(eq(processes.id, id), eq(processes.state, "running")))
     .returning()
     .get();
-  if (row) app.events.publish({ type: "process.exited", sandbox: row.sandbox, by: row.startedBy });
+  if (row) {
+    app.events.publish({ type: "process.exited", sandbox: row.sandbox, by: row.startedBy });
+    // The last output written since the last pass is cut too.
+    capLogs(app, [id]).catch(() => undefined);
+  }
   maybeStopTimer(sup);
 }
 
