@@ -79,7 +79,8 @@ const ruleOf = (k: number) => ({
   ports: String(1024 + (k % 60000)),
 });
 
-console.log(`bench/rules: ${OTHERS} other sandboxes, ${REPEAT} repeats per figure, ${os.cpus().length} CPUs, ${(await execa("iptables", ["--version"])).stdout}`);
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
+console.log(`bench/rules: ${OTHERS} other sandboxes, ${REPEAT} repeats per figure, ${os.cpus().length} CPUs, ${(await execa("iptables", ["--version"])).stdout}, load average ${load()}`);
 await buildBaseLayout("eth0");
 const target = labSandbox(0, "t");
 const others = Array.from({ length: OTHERS }, (_, k) => labSandbox(k + 1, "o"));
@@ -150,4 +151,13 @@ console.log("");
 console.log(`1,000 rules, naive (one iptables process per rule): ${ms(naiveAll)} total (${ms(naiveAll / 1000)} per rule)`);
 console.log(`1,000 rules, nslab rule.replaceAll (one iptables-restore): median ${ms(median(replace))}  → naive / nslab = x${(naiveAll / median(replace)).toFixed(1)}`);
 console.log(`one rule into a 1,000-rule chain, naive (one iptables -I): median ${ms(median(naiveOne))}`);
+// The floor: one iptables-restore of a one-line edit, and one `true`, spawned the same way.
+const floor: number[] = [];
+const spawnOnly: number[] = [];
+for (let r = 0; r < REPEAT; r++) {
+  floor.push(await time(() => app.runner.run({ argv: ["iptables-restore", "--noflush", "--wait"], input: `*filter\n:NSLAB-BENCH-FLOOR - [0:0]\nCOMMIT\n` })));
+  spawnOnly.push(await time(() => app.runner.run({ argv: ["true"] })));
+}
+console.log(`floor: one iptables-restore (empty chain declaration) median ${ms(median(floor))}; spawning \`true\` median ${ms(median(spawnOnly))}`);
+console.log(`load average at the end: ${load()}`);
 process.exit(0);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type Database from "better-sqlite3";
 import { and, asc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
 import type { App } from "../app";
 import type { Db, Store } from "../store/db";
@@ -63,30 +64,58 @@ export function assertCanChange(actor: Actor, sandbox: SandboxRow): void {
   throw new AppError("FORBIDDEN", `Only ${sandbox.owner} (the owner) or an admin may change sandbox ${sandbox.name}`);
 }
 
-/** A sandbox's rules in order. */
+/**
+ * A sandbox's rules in order. A prepared statement on the SQLite handle (the columns the
+ * schema declares): reading 1,000 rules through the query builder cost about 10 ms here,
+ * this about 1 ms, and every rule change reads the list once.
+ */
 export function loadRules(db: Db, sandboxId: string): RuleView[] {
-  return db
-    .select()
-    .from(rules)
-    .where(eq(rules.sandboxId, sandboxId))
-    .orderBy(asc(rules.position))
-    .all()
-    .map(viewOf);
+  const client = clientOf(db);
+  let statement = loadStatements.get(client);
+  if (!statement) {
+    statement = client.prepare(
+      "SELECT id, position, direction, action, protocol, peer, ports, comment FROM rules WHERE sandbox_id = ? ORDER BY position",
+    );
+    loadStatements.set(client, statement);
+  }
+  return statement.all(sandboxId) as RuleView[];
+}
+const loadStatements = new WeakMap<Database.Database, Database.Statement>();
+
+/** The better-sqlite3 handle under a drizzle store or transaction. */
+function clientOf(db: Db): Database.Database {
+  const handle = db as unknown as { $client?: Database.Database; session?: { client?: Database.Database } };
+  const client = handle.$client ?? handle.session?.client;
+  if (!client) throw new Error("needs a better-sqlite3 store or transaction");
+  return client;
 }
 
-const viewOf = (row: RuleRow): RuleView => ({
-  id: row.id,
-  position: row.position,
-  direction: row.direction,
-  action: row.action,
-  protocol: row.protocol,
-  peer: row.peer,
-  ports: row.ports,
-  comment: row.comment,
-});
+// The last known rule list of each sandbox, valid for one revision. Every change to a
+// sandbox's rules goes through this module under its lock and bumps the revision, so a
+// list cached for the current revision is the store's list; a change elsewhere that
+// bumps the revision (or a restart) simply misses the cache.
+// Kept per store (per SQLite handle), so two stores in one process never share entries.
+type RulesCache = Map<string, { revision: number; rules: RuleView[] }>;
+const rulesCaches = new WeakMap<Database.Database, RulesCache>();
+function cacheOf(db: Db): RulesCache {
+  const client = clientOf(db);
+  let cache = rulesCaches.get(client);
+  if (!cache) rulesCaches.set(client, (cache = new Map()));
+  return cache;
+}
+
+/** The sandbox's rules in order, from the cache when it holds the current revision. */
+export function rulesOf(db: Db, sandbox: SandboxRow): RuleView[] {
+  const cache = cacheOf(db);
+  const hit = cache.get(sandbox.id);
+  if (hit && hit.revision === sandbox.rulesRevision) return hit.rules;
+  const list = loadRules(db, sandbox.id);
+  cache.set(sandbox.id, { revision: sandbox.rulesRevision, rules: list });
+  return list;
+}
 
 /** What the renderer needs for a sandbox, from the store (also for the engine's create/reconcile). */
-export function filterSpecOf(db: Db, sandbox: SandboxRow, ruleList: readonly RuleView[] = loadRules(db, sandbox.id)): SandboxFilterSpec {
+export function filterSpecOf(db: Db, sandbox: SandboxRow, ruleList: readonly RuleView[] = rulesOf(db, sandbox)): SandboxFilterSpec {
   return {
     id: sandbox.id,
     policy: { egress: sandbox.policyEgress, ingress: sandbox.policyIngress },
@@ -117,6 +146,8 @@ interface Change<T> {
   before: unknown;
   after: unknown;
   write: (tx: Db) => T;
+  /** The whole list after the change (kept in the cache for the new revision). */
+  rules: RuleView[];
   /** Single-rule edits for the kernel (else the chains are rewritten whole). */
   edits?: string[];
 }
@@ -153,6 +184,7 @@ async function applyAndCommit<T>(app: RulesApp, actor: Actor, sandbox: SandboxRo
       writeAudit(tx, { ...base, result: "ok" });
       return result;
     });
+    cacheOf(app.store).set(sandbox.id, { revision: sandbox.rulesRevision + 1, rules: change.rules.map((r, position) => (r.position === position ? r : { ...r, position })) });
     app.events.publish({ type: change.action, sandbox: sandbox.name, by: actor.username });
     return out;
   } catch (error) {
@@ -209,7 +241,7 @@ function refuse(app: RulesApp, actor: Actor, action: string, sandbox: SandboxRow
  */
 export async function listRules(app: RulesApp, name: string) {
   const sandbox = sandboxByName(app.store, name);
-  const ruleList = loadRules(app.store, sandbox.id);
+  const ruleList = rulesOf(app.store, sandbox);
   const wired = hasChains(sandbox);
   const counters = wired
     ? await readSandboxCounters(app.runner, sandbox.id)
@@ -236,7 +268,7 @@ export async function listRules(app: RulesApp, name: string) {
 /** rule.add: inserts one rule at `position` (default last). */
 export async function addRule(app: RulesApp, actor: Actor, input: z.output<typeof ruleAddSchema>): Promise<RuleView> {
   return mutate(app, actor, "rule.add", input.sandbox, input, async (sandbox) => {
-    const before = loadRules(app.store, sandbox.id);
+    const before = rulesOf(app.store, sandbox);
     if (before.length >= MAX_RULES) {
       refuse(app, actor, "rule.add", sandbox, input, new AppError("LIMIT", `Sandbox ${sandbox.name} already holds ${MAX_RULES} rules`));
     }
@@ -254,6 +286,7 @@ export async function addRule(app: RulesApp, actor: Actor, input: z.output<typeo
       input,
       before: null,
       after: rule,
+      rules: after,
       edits: [renderRuleInsert(sandbox.id, spec.rules, rule.id)],
       write: (tx) => {
         tx.update(rules)
@@ -270,7 +303,7 @@ export async function addRule(app: RulesApp, actor: Actor, input: z.output<typeo
 /** rule.delete: removes one rule. */
 export async function deleteRule(app: RulesApp, actor: Actor, input: { sandbox: string; id: string }): Promise<{ ok: true }> {
   return mutate(app, actor, "rule.delete", input.sandbox, input, async (sandbox) => {
-    const before = loadRules(app.store, sandbox.id);
+    const before = rulesOf(app.store, sandbox);
     const rule = before.find((r) => r.id === input.id);
     if (!rule) refuse(app, actor, "rule.delete", sandbox, input, new AppError("NOT_FOUND", `Sandbox ${sandbox.name} has no rule ${input.id}`));
     const after = before.filter((r) => r.id !== input.id);
@@ -280,6 +313,7 @@ export async function deleteRule(app: RulesApp, actor: Actor, input: { sandbox: 
       input,
       before: rule,
       after: null,
+      rules: after,
       edits: [renderRuleDelete(sandbox.id, rule)],
       write: (tx) => {
         tx.delete(rules).where(eq(rules.id, rule.id)).run();
@@ -296,7 +330,7 @@ export async function deleteRule(app: RulesApp, actor: Actor, input: { sandbox: 
 /** rule.move: moves one rule so that it ends up at index `position` of the new order. */
 export async function moveRule(app: RulesApp, actor: Actor, input: { sandbox: string; id: string; position: number }): Promise<RuleView> {
   return mutate(app, actor, "rule.move", input.sandbox, input, async (sandbox) => {
-    const before = loadRules(app.store, sandbox.id);
+    const before = rulesOf(app.store, sandbox);
     const rule = before.find((r) => r.id === input.id);
     if (!rule) refuse(app, actor, "rule.move", sandbox, input, new AppError("NOT_FOUND", `Sandbox ${sandbox.name} has no rule ${input.id}`));
     if (input.position > before.length - 1) {
@@ -314,6 +348,7 @@ export async function moveRule(app: RulesApp, actor: Actor, input: { sandbox: st
       input,
       before: rule,
       after: moved,
+      rules: after,
       edits: [renderRuleDelete(sandbox.id, rule), renderRuleInsert(sandbox.id, spec.rules, rule.id)],
       write: (tx) => {
         if (to < from) {
@@ -344,7 +379,7 @@ export async function replaceAllRules(app: RulesApp, actor: Actor, input: z.outp
         { revision: sandbox.rulesRevision },
       ));
     }
-    const before = loadRules(app.store, sandbox.id);
+    const before = rulesOf(app.store, sandbox);
     const after: RuleView[] = input.rules.map((r, position) => ({ id: newId("r"), position, ...ruleSpecOf(r) }));
     await applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
       action: "rule.replaceAll",
@@ -352,6 +387,7 @@ export async function replaceAllRules(app: RulesApp, actor: Actor, input: z.outp
       input: { sandbox: input.sandbox, revision: input.revision, count: input.rules.length },
       before,
       after,
+      rules: after,
       write: (tx) => {
         tx.delete(rules).where(eq(rules.sandboxId, sandbox.id)).run();
         // Chunks keep each INSERT under SQLite's bound-parameter limit.
@@ -374,12 +410,14 @@ export async function setPolicy(app: RulesApp, actor: Actor, input: z.output<typ
   return mutate(app, actor, "sandbox.setPolicy", input.name, input, async (sandbox) => {
     const policy = { egress: input.egress ?? sandbox.policyEgress, ingress: input.ingress ?? sandbox.policyIngress };
     const updated = { ...sandbox, policyEgress: policy.egress, policyIngress: policy.ingress };
-    await applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, updated), {
+    const list = rulesOf(app.store, sandbox);
+    await applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, updated, list), {
       action: "sandbox.setPolicy",
       target: sandbox.name,
       input,
       before: { egress: sandbox.policyEgress, ingress: sandbox.policyIngress },
       after: policy,
+      rules: list,
       write: (tx) => {
         tx.update(sandboxes).set({ policyEgress: policy.egress, policyIngress: policy.ingress }).where(eq(sandboxes.id, sandbox.id)).run();
       },
