@@ -16,6 +16,8 @@ interface NavItem {
 /** The console's sections; later areas add theirs here. */
 export const NAV: NavItem[] = [
   { href: "/", label: "Topology" },
+  { href: "/sandboxes", label: "Sandboxes" },
+  { href: "/host", label: "Host" },
   { href: "/tokens", label: "API tokens" },
   { href: "/audit", label: "Audit log" },
   { href: "/users", label: "Users", adminOnly: true },

@@ -61,3 +61,10 @@ export async function forceQuery(page: Page, procedure: string, input?: unknown)
 export function uniqueName(prefix: string): string {
   return `${prefix}${Math.random().toString(36).slice(2, 7)}`;
 }
+
+/** Calls a mutation from the page and fails the test with the server's message if it fails. */
+export async function api(page: Page, procedure: string, input: unknown): Promise<any> {
+  const out = await forceMutation(page, procedure, input);
+  if (out.status !== 200) throw new Error(`${procedure} failed (${out.status}): ${JSON.stringify(out.body)}`);
+  return out.body.result.data;
+}
