@@ -54,7 +54,9 @@ export async function reconcile(app: EngineApp, options: { by: string; force?: b
     const byName = new Map(desired.map((r) => [r.name, r] as const));
     try {
       await apply(app.runner, [...deleteSteps, ...plan.steps]);
+      engine.baseVerified = true;
     } catch (error) {
+      engine.baseVerified = false;
       const message = error instanceof AppError ? error.message : String(error);
       for (const { sandbox } of plan.repaired) {
         const row = byName.get(sandbox);

@@ -25,9 +25,12 @@ import type { Role } from "./users";
 import { addressesOf, allocateBlock, conflictOf, rangeOf, subnetSchema, usedRanges } from "./allocation";
 import { filterSpecOf } from "./rules";
 import { stopProcessesOfSandbox } from "./processes";
-import { observe, type Observed } from "../net/observe";
+import { observe, observeLight, type Observed } from "../net/observe";
 import { apply } from "../net/apply";
-import { diagnose, planCreate, planDelete, type SandboxSpec } from "../net/plan";
+import { diagnose, planCreate, planDelete, planDeleteFast, type SandboxSpec } from "../net/plan";
+import { natLinesOfAllPorts, portSpecs } from "./ports";
+import { renderPortsChain } from "../net/ports-nat";
+import { ports } from "../store/schema";
 import { hostIfName, newSandboxId } from "../net/names";
 
 export type EngineApp = Pick<App, "store" | "runner" | "events" | "config">;
@@ -89,6 +92,12 @@ interface Engine {
   /** Sandbox id → last repair error. */
   errors: Map<string, string>;
   timer: NodeJS.Timeout | null;
+  /**
+   * True once a reconcile has laid down and checked the base layout. Then creates and
+   * deletes take the fast path (no firewall read; deletes rendered from the store) and
+   * fall back to a full observation when the kernel refuses.
+   */
+  baseVerified: boolean;
 }
 
 const engines = new WeakMap<object, Engine>();
@@ -96,7 +105,7 @@ const engines = new WeakMap<object, Engine>();
 export function engineOf(app: Pick<App, "store">): Engine {
   let engine = engines.get(app.store);
   if (!engine) {
-    engine = { tail: Promise.resolve(), inFlight: new Set(), errors: new Map(), timer: null };
+    engine = { tail: Promise.resolve(), inFlight: new Set(), errors: new Map(), timer: null, baseVerified: false };
     engines.set(app.store, engine);
   }
   return engine;
@@ -341,7 +350,10 @@ export async function createSandboxes(app: EngineApp, actor: Actor, inputs: read
   }
   const engine = engineOf(app);
   return exclusive(app, async () => {
-    const observed = await observe(app.runner);
+    // Fast path: a read of /run/netns, /sys and /proc (no process); the full one when
+    // the base layout has not been verified yet.
+    const fast = engine.baseVerified;
+    const observed = fast ? observeLight() : await observe(app.runner);
     let rows: SandboxRow[];
     try {
       rows = app.store.transaction((tx) => insertIntents(tx, app, actor, inputs, observed));
@@ -351,7 +363,18 @@ export async function createSandboxes(app: EngineApp, actor: Actor, inputs: read
     }
     for (const row of rows) engine.inFlight.add(row.id);
     try {
-      await apply(app.runner, planCreate(rows.map((r) => specOf(app.store, r)), observed));
+      const specs = rows.map((r) => specOf(app.store, r));
+      try {
+        await apply(app.runner, planCreate(specs, observed));
+      } catch (error) {
+        // Undone already. When the kernel says one of nslab's chains is missing, the base
+        // layout was broken since the last reconcile: plan again on a full read (which
+        // repairs it). Any other refusal is the answer.
+        const stderr = error instanceof AppError ? String(error.detail.stderr ?? "") : "";
+        if (!fast || !/No chain|does not exist|Couldn't load target|Chain '.*' does not exist/i.test(stderr)) throw error;
+        log.warn({ err: error }, "create on the fast path failed; planning again on a full observation");
+        await apply(app.runner, planCreate(specs, await observe(app.runner)));
+      }
     } catch (error) {
       app.store.transaction((tx) => {
         tx.delete(sandboxes).where(inArray(sandboxes.id, rows.map((r) => r.id))).run();
@@ -410,8 +433,18 @@ export async function deleteSandboxes(app: EngineApp & Partial<App>, actor: Acto
       .run();
     for (const row of rows) engine.inFlight.add(row.id);
     try {
-      const observed = await observe(app.runner);
-      await apply(app.runner, planDelete(rows.map((r) => specOf(app.store, r)), observed));
+      const specs = rows.map((r) => specOf(app.store, r));
+      let done = false;
+      if (engine.baseVerified && specs.length) {
+        // Fast path: rendered from the store as create wrote it; refused whole if the host differs.
+        try {
+          await apply(app.runner, planDeleteFast(specs, observeLight(), portsNatWithout(app, rows.map((r) => r.id))));
+          done = true;
+        } catch (error) {
+          log.info({ err: error }, "delete on the fast path refused; planning again on a full observation");
+        }
+      }
+      if (!done && specs.length) await apply(app.runner, planDelete(specs, await observe(app.runner)));
     } catch (error) {
       app.store.transaction((tx) => {
         for (const row of rows) {
@@ -434,6 +467,17 @@ export async function deleteSandboxes(app: EngineApp & Partial<App>, actor: Acto
     }
     return { deleted: rows.map((r) => r.name), alreadyGone: gone };
   });
+}
+
+/** NSLAB-PORTS rewritten without the sandboxes' published ports (null when they have none). */
+function portsNatWithout(app: EngineApp, ids: string[]): { without: string[]; all: string[] } | null {
+  const has = ids.length ? app.store.select({ id: ports.id }).from(ports).where(inArray(ports.sandboxId, ids)).all() : [];
+  if (!has.length) return null;
+  const gone = new Set(ids);
+  return {
+    without: renderPortsChain(portSpecs(app.store).filter((p) => !gone.has(p.sandboxId))),
+    all: natLinesOfAllPorts(app.store),
+  };
 }
 
 // ---------------------------------------------------------------- adopt

@@ -4,6 +4,7 @@
  * counters, routes) and one `iptables-save` (every table).
  */
 import fs from "node:fs";
+import os from "node:os";
 import type { Runner } from "./runner";
 import { parseIptablesSave, type Tables } from "./iptables";
 
@@ -118,4 +119,78 @@ export async function observe(runner: Runner, options: { firewall?: boolean } = 
 export function namespaceOfId(observed: Observed, id: number | null): string | null {
   if (id === null) return null;
   return observed.namespaces.find((n) => n.id === id)?.name ?? null;
+}
+
+/** /proc/net/route (IPv4 main table): destination/mask in little-endian hex → routes. */
+export function parseProcRoute(text: string): ObservedRoute[] {
+  const hexToIp = (hex: string) => {
+    const n = parseInt(hex, 16);
+    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255].join(".");
+  };
+  const maskBits = (hex: string) => {
+    let n = parseInt(hex, 16) >>> 0;
+    let bits = 0;
+    while (n) {
+      bits += n & 1;
+      n >>>= 1;
+    }
+    return bits;
+  };
+  const routes: ObservedRoute[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 8) continue;
+    const [dev, dst, gw, , , , , mask] = cols;
+    const prefix = maskBits(mask!);
+    routes.push({
+      dst: prefix === 0 && dst === "00000000" ? "default" : `${hexToIp(dst!)}/${prefix}`,
+      dev: dev!,
+      gateway: gw === "00000000" ? null : hexToIp(gw!),
+    });
+  }
+  return routes;
+}
+
+/**
+ * The cheap observation for creating sandboxes, without spawning anything: namespace
+ * names (/run/netns), interfaces (/sys/class/net) with their IPv4 addresses
+ * (os.networkInterfaces) and IPv4 routes (/proc/net/route). No firewall (`tables:
+ * null`): the base layout is verified at start and by reconcile, and a create that
+ * finds it broken falls back to the full observation.
+ */
+export function observeLight(): Observed {
+  const list = (dir: string) => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  const nics = os.networkInterfaces();
+  const links: ObservedLink[] = list("/sys/class/net").map((name, index) => ({
+    name,
+    index,
+    alias: null,
+    kind: null,
+    up: true,
+    peerNetnsId: null,
+    addresses: (nics[name] ?? [])
+      .filter((a) => a.family === "IPv4" && a.cidr)
+      .map((a) => ({ address: a.address, prefix: Number(a.cidr!.split("/")[1]), family: "inet" as const })),
+    rxBytes: 0,
+    txBytes: 0,
+  }));
+  let routes: ObservedRoute[] = [];
+  try {
+    routes = parseProcRoute(fs.readFileSync("/proc/net/route", "utf8"));
+  } catch {
+    routes = [];
+  }
+  return {
+    namespaces: list("/run/netns").map((name) => ({ name, id: null })),
+    links,
+    routes,
+    tables: null,
+    ipForward: readIpForward(),
+  };
 }

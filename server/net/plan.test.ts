@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseIptablesSave } from "./iptables";
 import { parseIpObserve, type Observed } from "./observe";
-import { diagnose, planCreate, planDelete, planReconcile, renderPlan, type SandboxSpec } from "./plan";
+import { diagnose, planCreate, planDelete, planDeleteFast, planReconcile, renderPlan, type SandboxSpec } from "./plan";
 import { FakeRunner, CommandError } from "./runner";
 import { apply } from "./apply";
 import { AppError } from "../errors";
@@ -92,7 +92,7 @@ describe("planCreate", () => {
             | # written by nslab
             | nameserver 192.0.2.53
         undo: remove /etc/netns/alpha/resolv.conf
-      #3 firewall (filter) [atomic]
+      #3 firewall
         do: iptables-restore --noflush --wait
             | *filter
             | :NSLAB-E-sabcdefgh1 - [0:0]
@@ -106,6 +106,9 @@ describe("planCreate", () => {
             | -A NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
             | -A NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
             | COMMIT
+            | *nat
+            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
         undo: iptables-restore --noflush --wait
             | *filter
             | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
@@ -115,11 +118,6 @@ describe("planCreate", () => {
             | -F NSLAB-I-sabcdefgh1
             | -X NSLAB-E-sabcdefgh1
             | -X NSLAB-I-sabcdefgh1
-            | COMMIT
-      #4 firewall (nat) [atomic]
-        do: iptables-restore --noflush --wait
-            | *nat
-            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
         undo: iptables-restore --noflush --wait
             | *nat
@@ -142,9 +140,8 @@ describe("planCreate", () => {
       "ip -n beta -batch -",
       "ip -n gamma -batch -",
       "iptables-restore --noflush --wait",
-      "iptables-restore --noflush --wait",
     ]);
-    const nat = steps[5]!.do.kind === "run" ? steps[5]!.do.command.input! : "";
+    const nat = steps[4]!.do.kind === "run" ? steps[4]!.do.command.input!.split("*nat")[1]! : "";
     expect(nat).toContain("-s 10.200.0.0/30 -o eth0");
     expect(nat).not.toContain("10.200.0.4/30");
   });
@@ -172,7 +169,7 @@ describe("planCreate", () => {
             | link set dev eth0 up
             | route replace default via 10.200.0.1 dev eth0
         undo: (none)
-      #3 firewall (filter) [atomic]
+      #3 firewall
         do: iptables-restore --noflush --wait
             | *filter
             | :NSLAB-USER - [0:0]
@@ -201,6 +198,14 @@ describe("planCreate", () => {
             | -A NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
             | -A NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
             | COMMIT
+            | *nat
+            | :NSLAB-PORTS - [0:0]
+            | :NSLAB-POSTROUTING - [0:0]
+            | -I PREROUTING 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS
+            | -I OUTPUT 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS
+            | -I POSTROUTING 1 -j NSLAB-POSTROUTING
+            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
         undo: iptables-restore --noflush --wait
             | *filter
             | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
@@ -210,16 +215,6 @@ describe("planCreate", () => {
             | -F NSLAB-I-sabcdefgh1
             | -X NSLAB-E-sabcdefgh1
             | -X NSLAB-I-sabcdefgh1
-            | COMMIT
-      #4 firewall (nat) [atomic]
-        do: iptables-restore --noflush --wait
-            | *nat
-            | :NSLAB-PORTS - [0:0]
-            | :NSLAB-POSTROUTING - [0:0]
-            | -I PREROUTING 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS
-            | -I OUTPUT 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS
-            | -I POSTROUTING 1 -j NSLAB-POSTROUTING
-            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
         undo: iptables-restore --noflush --wait
             | *nat
@@ -256,7 +251,7 @@ describe("planDelete", () => {
 
   it("removes what is there, marked rules of other areas (ports) included (golden)", () => {
     expect(renderPlan(planDelete([spec()], afterCreate()))).toMatchInlineSnapshot(`
-      "#0 firewall (filter) [atomic]
+      "#0 firewall
         do: iptables-restore --noflush --wait
             | *filter
             | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
@@ -264,6 +259,10 @@ describe("planDelete", () => {
             | -F NSLAB-I-sabcdefgh1
             | -X NSLAB-E-sabcdefgh1
             | -X NSLAB-I-sabcdefgh1
+            | COMMIT
+            | *nat
+            | -D NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
         undo: iptables-restore --noflush --wait
             | *filter
@@ -273,18 +272,12 @@ describe("planDelete", () => {
             | -A NSLAB-E-sabcdefgh1 -m comment --comment nslab:sabcdefgh1:policy -j RETURN
             | -A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
             | COMMIT
-      #1 firewall (nat) [atomic]
-        do: iptables-restore --noflush --wait
-            | *nat
-            | -D NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
-            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
-            | COMMIT
         undo: iptables-restore --noflush --wait
             | *nat
             | -A NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
             | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
-      #2 host: remove 1 namespace(s)
+      #1 host: remove 1 namespace(s)
         do: ip -batch -
             | link del dev nslsabcdefgh1
             | netns del alpha
@@ -299,7 +292,7 @@ describe("planDelete", () => {
             | addr replace 10.200.0.2/30 dev eth0
             | link set dev eth0 up
             | route replace default via 10.200.0.1 dev eth0
-      #3 remove resolv.conf of alpha [atomic]
+      #2 remove resolv.conf of alpha [atomic]
         do: remove /etc/netns/alpha/resolv.conf
         undo: (none)"
     `);
@@ -331,7 +324,7 @@ describe("planReconcile", () => {
     );
     const plan = planReconcile([], observed(IP_EMPTY, save));
     expect(renderPlan(plan.steps)).toMatchInlineSnapshot(`
-      "#0 firewall repair (filter) [atomic]
+      "#0 firewall repair [atomic]
         do: iptables-restore --noflush --wait
             | *filter
             | :NSLAB-INPUT - [0:0]
@@ -388,21 +381,20 @@ describe("apply", () => {
       "ip -batch -",
       "ip -n alpha -batch -",
       "iptables-restore --noflush --wait",
-      "iptables-restore --noflush --wait",
     ]);
   });
 
   it("undoes the steps done, newest first, and reports the command and stderr", async () => {
     const runner = new FakeRunner((command, index) =>
-      index === 3 ? new CommandError(command.argv, 1, "", "iptables-restore: line 2 failed\n", false) : undefined,
+      index === 2 ? new CommandError(command.argv, 1, "", "iptables-restore: line 2 failed\n", false) : undefined,
     );
     const error = await apply(runner, steps()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).appCode).toBe("APPLY_FAILED");
     expect((error as AppError).detail.command).toEqual(["iptables-restore", "--noflush", "--wait"]);
     expect((error as AppError).detail.stderr).toBe("iptables-restore: line 2 failed");
-    // After the failed nat restore: undo the filter restore, then the host batch.
-    expect(runner.log.slice(4).map((c) => `${c.argv.join(" ")}\n${c.input}`)).toMatchInlineSnapshot(`
+    // After the failed restore (filter and nat sections): its own undo per table, then the host batch's.
+    expect(runner.log.slice(3).map((c) => `${c.argv.join(" ")}\n${c.input}`)).toMatchInlineSnapshot(`
       [
         "iptables-restore --noflush --wait
       *filter
@@ -415,11 +407,77 @@ describe("apply", () => {
       -X NSLAB-I-sabcdefgh1
       COMMIT
       ",
+        "iptables-restore --noflush --wait
+      *nat
+      -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+      COMMIT
+      ",
         "ip -force -batch -
       link del dev nslsabcdefgh1
       netns del alpha
       ",
       ]
+    `);
+  });
+});
+
+describe("planDeleteFast", () => {
+  it("renders the deletion from the store in one restore and one ip batch (golden)", () => {
+    const o = observed();
+    o.namespaces.push({ name: "alpha", id: 1 });
+    expect(renderPlan(planDeleteFast([spec()], o, { without: [":NSLAB-PORTS - [0:0]"], all: [":NSLAB-PORTS - [0:0]", "-A NSLAB-PORTS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.200.0.2:80"] }))).toMatchInlineSnapshot(`
+      "#0 firewall
+        do: iptables-restore --noflush --wait
+            | *filter
+            | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -D NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+            | -D NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+            | -F NSLAB-E-sabcdefgh1
+            | -F NSLAB-I-sabcdefgh1
+            | -X NSLAB-E-sabcdefgh1
+            | -X NSLAB-I-sabcdefgh1
+            | COMMIT
+            | *nat
+            | :NSLAB-PORTS - [0:0]
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *filter
+            | :NSLAB-E-sabcdefgh1 - [0:0]
+            | :NSLAB-I-sabcdefgh1 - [0:0]
+            | -A NSLAB-E-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j RETURN
+            | -A NSLAB-E-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j RETURN
+            | -A NSLAB-I-sabcdefgh1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefgh1" -j ACCEPT
+            | -A NSLAB-I-sabcdefgh1 -m conntrack --ctstate DNAT -m comment --comment "nslab:sabcdefgh1:ports" -j ACCEPT
+            | -A NSLAB-I-sabcdefgh1 -m comment --comment "nslab:sabcdefgh1:policy" -j DROP
+            | -A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
+            | -A NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
+            | -A NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
+            | COMMIT
+        undo: iptables-restore --noflush --wait
+            | *nat
+            | :NSLAB-PORTS - [0:0]
+            | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | -A NSLAB-PORTS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.200.0.2:80
+            | COMMIT
+      #1 host: remove 1 namespace(s)
+        do: ip -batch -
+            | link del dev nslsabcdefgh1
+            | netns del alpha
+        undo: ip -force -batch -
+            | netns add alpha
+            | link add nslsabcdefgh1 type veth peer name eth0 netns alpha
+            | link set dev nslsabcdefgh1 alias nslab:sabcdefgh1
+            | addr add 10.200.0.1/30 dev nslsabcdefgh1
+            | link set dev nslsabcdefgh1 up
+        undo: ip -n alpha -batch -
+            | link set dev lo up
+            | addr replace 10.200.0.2/30 dev eth0
+            | link set dev eth0 up
+            | route replace default via 10.200.0.1 dev eth0
+      #2 remove resolv.conf of alpha [atomic]
+        do: remove /etc/netns/alpha/resolv.conf
+        undo: (none)"
     `);
   });
 });

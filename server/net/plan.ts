@@ -141,20 +141,23 @@ function addBaseRepairs(observed: Observed, parts: Record<TableName, RestorePart
   }
 }
 
-/** Restore steps (filter, then nat) for the pieces; `undo` per table. */
+/**
+ * The restore step for the pieces: ONE `iptables-restore --noflush --wait` holding a
+ * section per table, each its own transaction (COMMIT). With one table the step is
+ * atomic; with two, the filter section may land while the nat one is refused, so the
+ * step's own undo (one restore per table, best effort) runs too.
+ */
 function restoreSteps(
   title: string,
   parts: Record<TableName, RestoreParts>,
   undo: Record<TableName, RestoreParts> | null,
 ): Step[] {
-  const steps: Step[] = [];
-  for (const table of ["filter", "nat"] as const) {
-    const text = restoreText(table, parts[table]);
-    if (!text) continue;
-    const undoText = undo ? restoreText(table, undo[table]) : null;
-    steps.push({ title: `${title} (${table})`, do: run(restore(text)), undo: undoText ? [run(restore(undoText))] : [], atomic: true });
-  }
-  return steps;
+  const texts = (["filter", "nat"] as const).map((t) => restoreText(t, parts[t])).filter((t): t is string => !!t);
+  if (texts.length === 0) return [];
+  const undos = undo
+    ? (["filter", "nat"] as const).map((t) => restoreText(t, undo[t])).filter((t): t is string => !!t).map((t) => run(restore(t)))
+    : [];
+  return [{ title, do: run(restore(texts.join(""))), undo: undos, atomic: texts.length === 1 }];
 }
 
 const newParts = (): Record<TableName, RestoreParts> => ({ filter: emptyParts(), nat: emptyParts() });
@@ -376,7 +379,7 @@ export function planReconcile(
   const wantedIds = new Set([...desired.map((s) => s.id), ...keep]);
   const wantedNames = new Set([...desired.map((s) => s.name), ...(options.keepNames ?? [])]);
 
-  if (observed.ipForward === false && desired.some(wired)) {
+  if (observed.ipForward === false && (options.force || desired.some(wired))) {
     result.steps.push({ title: "enable IPv4 forwarding", do: run({ argv: ["sysctl", "-w", "net.ipv4.ip_forward=1"] }), undo: [], atomic: true });
     result.base.push("ip_forward enabled");
   }
@@ -466,6 +469,63 @@ export function planReconcile(
   for (const table of ["filter", "nat"] as const) parts[table].declare = [...new Set(parts[table].declare)];
   if (!partsEmpty(parts.filter) || !partsEmpty(parts.nat)) result.steps.push(...restoreSteps("firewall repair", parts, null));
   return result;
+}
+
+/**
+ * Deleting without reading the firewall first: the sandboxes' lines are rendered from
+ * the store, as create wrote them. Fast (one restore, one `ip -batch`), and it fails
+ * as a whole when the host differs (a line already gone): the caller then falls back to
+ * `planDelete` on a full observation. `portsNat` rewrites NSLAB-PORTS without the
+ * sandboxes' published ports (`without`) and back (`all`) on undo; null when none.
+ */
+export function planDeleteFast(
+  specs: readonly SandboxSpec[],
+  observed: Pick<Observed, "namespaces">,
+  portsNat: { without: string[]; all: string[] } | null = null,
+): Step[] {
+  const steps: Step[] = [];
+  const parts = newParts();
+  const undo = newParts();
+  for (const s of specs) {
+    if (!wired(s)) continue;
+    const lines = sandboxLines(s);
+    for (const table of ["filter", "nat"] as const) parts[table].remove.push(...lines[table]);
+    parts.filter.flush.push(egressChain(s.id), ingressChain(s.id));
+    parts.filter.drop.push(egressChain(s.id), ingressChain(s.id));
+    addSandboxFirewall(s, undo);
+  }
+  if (portsNat) {
+    parts.nat.declare.push(CHAINS.PORTS);
+    parts.nat.add.push(...portsNat.without.filter((l) => !l.startsWith(":")));
+    undo.nat.declare.push(CHAINS.PORTS);
+    undo.nat.add.push(...portsNat.all.filter((l) => !l.startsWith(":")));
+  }
+  steps.push(...restoreSteps("firewall", parts, undo));
+  const present = specs.filter((s) => observed.namespaces.some((n) => n.name === s.name));
+  const hostLines = specs.flatMap((s) => [...(wired(s) ? [`link del dev ${hostIfName(s.id)}`] : []), ...(present.includes(s) ? [`netns del ${s.name}`] : [])]);
+  if (hostLines.length) {
+    const redo = present.flatMap((s) => hostCreateLines(s, true));
+    steps.push({
+      title: `host: remove ${present.length} namespace(s)`,
+      do: run(ipBatch(hostLines)),
+      undo: [
+        ...(redo.length ? [run(ipBatch(redo, true))] : []),
+        ...present.filter((s) => !s.adopted).map((s) => run(nsBatch(s.name, insideLines(s)))),
+      ],
+      atomic: false,
+    });
+  }
+  for (const s of specs) {
+    if (s.adopted) continue;
+    const file = resolvConfPath(s.name);
+    steps.push({
+      title: `remove resolv.conf of ${s.name}`,
+      do: { kind: "remove", path: file },
+      undo: s.dns.length ? [{ kind: "write", path: file, content: resolvConf(s.dns) }] : [],
+      atomic: true,
+    });
+  }
+  return steps;
 }
 
 /** The steps as readable text (golden tests, logs). */
