@@ -2,6 +2,8 @@ import type { App } from "./app";
 import { bootstrapAdmin } from "./auth/bootstrap";
 import { resumeProcesses } from "./core/processes";
 import { startEngine } from "./core/reconcile";
+import { syncPorts } from "./core/ports";
+import { log } from "./log";
 
 /**
  * Work done once when the console starts, in order: the first admin, then (as later
@@ -13,4 +15,6 @@ export async function runStartup(app: App): Promise<void> {
   resumeProcesses(app);
   // The firewall base layout, ip_forward, and the first reconcile; then one on a timer.
   await startEngine(app);
+  // Published ports: NSLAB-PORTS made to hold exactly the store's ports (rules area).
+  if (process.env.NSLAB_ENGINE !== "off") await syncPorts(app).catch((error) => log.error({ err: error }, "syncing published ports failed"));
 }

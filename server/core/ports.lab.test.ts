@@ -153,6 +153,12 @@ describe("rules and ports with engine-made sandboxes, over HTTP", () => {
     expect(taken.message).toContain("in use");
     const dup = await apiError(() => alice.mutate("port.add", { sandbox: cli.name, protocol: "tcp", hostPort: 18080, sandboxPort: 80 }));
     expect(dup.appCode).toBe("CONFLICT");
+    // Someone flushes NSLAB-PORTS by hand: the console's start puts the store's ports back.
+    await execa("iptables", ["-w", "-t", "nat", "-F", "NSLAB-PORTS"]);
+    expect((await probe(lab.worldNetns, lab.uplinkAddr, 18080)).kind).not.toBe("ok");
+    await server.restart();
+    await alice.login("alice", "alice-password-1");
+    expect(await probe(lab.worldNetns, lab.uplinkAddr, 18080)).toEqual({ kind: "ok", body: lab.worldAddr });
     // A second port on cli stays when web goes.
     const other = await alice.mutate("port.add", { sandbox: cli.name, protocol: "udp", hostPort: 15353, sandboxPort: 53 });
     await webServer?.stop();

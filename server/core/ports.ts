@@ -7,7 +7,8 @@ import { writeAudit } from "./audit";
 import { assertCanChange, newId, sandboxByName, withSandboxLock, type Actor, type RulesApp, type SandboxRow } from "./rules";
 import type { portAddSchema } from "../net/rules-input";
 import { listeningPorts, renderPortsChain, type PortSpec } from "../net/ports-nat";
-import { applyPorts } from "../net/rules-apply";
+import { applyPorts, readPortRules } from "../net/rules-apply";
+import { log } from "../log";
 
 /**
  * Published ports (API.md "Published ports"): DNAT from a host port to a sandbox port in
@@ -173,5 +174,23 @@ export async function deletePort(app: RulesApp, actor: Actor, input: { sandbox: 
         return { ok: true as const };
       },
     };
+  });
+}
+
+/**
+ * Makes NSLAB-PORTS hold exactly the store's published ports (after a reboot, a hand
+ * flush, a crash between apply and commit): one read of the nat table, and a rewrite
+ * only when it differs. Called at start-up after the engine's first reconcile (which
+ * creates the chain and its jumps); the engine's reconcile may call it too.
+ */
+export async function syncPorts(app: RulesApp): Promise<{ repaired: boolean }> {
+  return withSandboxLock(PORTS_LOCK, async () => {
+    const specs = portSpecs(app.store);
+    const want = renderPortsChain(specs).slice(1);
+    const have = await readPortRules(app.runner);
+    if (have.length === want.length && have.every((line, k) => line === want[k])) return { repaired: false };
+    await applyPorts(app.runner, specs);
+    log.info({ had: have.length, want: want.length }, "published ports rewritten to match the store");
+    return { repaired: true };
   });
 }

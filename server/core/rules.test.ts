@@ -8,7 +8,7 @@ import { EventBus } from "./events";
 import { CommandError, FakeRunner } from "../net/runner";
 import { ruleAddSchema } from "../net/rules-input";
 import { addRule, deleteRule, listRules, moveRule, replaceAllRules, setPolicy, loadRules, type Actor } from "./rules";
-import { addPort, deletePort, listPorts, natLinesWithoutSandbox } from "./ports";
+import { addPort, deletePort, listPorts, natLinesWithoutSandbox, syncPorts } from "./ports";
 import { AppError } from "../errors";
 
 const admin: Actor = { username: "admin", role: "admin" };
@@ -194,5 +194,19 @@ describe("ports service", () => {
     await deletePort(app, alice, { sandbox: "web", id: p.id });
     expect(listPorts(store, "web")).toEqual([]);
     expect(await code(deletePort(app, alice, { sandbox: "web", id: p.id }))).toBe("NOT_FOUND");
+  });
+
+  it("syncPorts rewrites NSLAB-PORTS only when the kernel differs from the store", async () => {
+    const p = await addPort(app, alice, { sandbox: "web", protocol: "tcp", hostPort: 8081, sandboxPort: 80 }, none);
+    const line = natLinesWithoutSandbox(store, "nobody0000")[1]!;
+    let nat = `*nat\n:NSLAB-PORTS - [0:0]\n[0:0] ${line}\nCOMMIT\n`;
+    runner = capturing((cmd) => (cmd.argv[0] === "iptables-save" ? { stdout: nat, stderr: "" } : undefined));
+    app.runner = runner;
+    texts = [];
+    expect(await syncPorts(app)).toEqual({ repaired: false });
+    expect(texts).toHaveLength(0);
+    nat = "*nat\n:NSLAB-PORTS - [0:0]\nCOMMIT\n";
+    expect(await syncPorts(app)).toEqual({ repaired: true });
+    expect(texts[0]).toContain(`port:${p.id}`);
   });
 });

@@ -3,7 +3,7 @@ import { log } from "../log";
 import { CommandError, type Runner } from "./runner";
 import { renderSandboxFilterRestore, savedChainRules, type SandboxFilterSpec } from "./sandbox-chains";
 import { COUNTERS_ARGV, parseSandboxCounters, type SandboxCounters } from "./rules-counters";
-import { renderPortsRestore, type PortSpec } from "./ports-nat";
+import { renderPortsRestore, savedPortRules, type PortSpec } from "./ports-nat";
 
 /** The one command that applies a table transaction: atomic, leaves everything else alone. */
 export const RESTORE_ARGV = ["iptables-restore", "--noflush", "--wait"] as const;
@@ -74,5 +74,14 @@ export async function applyPorts(runner: Runner, ports: readonly PortSpec[]): Pr
     await runRestore(runner, renderPortsRestore(ports));
   } catch (error) {
     applyFailed(error, "the port change");
+  }
+}
+
+/** The `-A NSLAB-PORTS` lines the kernel holds now: one `iptables-save -t nat`. */
+export async function readPortRules(runner: Runner): Promise<string[]> {
+  try {
+    return savedPortRules((await runner.run({ argv: ["iptables-save", "-t", "nat"] })).stdout);
+  } catch (error) {
+    applyFailed(error, "reading the nat table");
   }
 }
