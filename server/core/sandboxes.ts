@@ -100,7 +100,11 @@ interface Engine {
   baseVerified: boolean;
 }
 
-const engines = new WeakMap<object, Engine>();
+// Next bundles route handlers and instrumentation (start-up, the reconcile timer)
+// separately, so this module can be loaded twice in one process: the engine state (its
+// lock above all) lives on a process-wide global, keyed by the App's store.
+const ENGINES_KEY = Symbol.for("nslab.engines");
+const engines: WeakMap<object, Engine> = ((globalThis as Record<symbol, unknown>)[ENGINES_KEY] ??= new WeakMap<object, Engine>()) as WeakMap<object, Engine>;
 
 export function engineOf(app: Pick<App, "store">): Engine {
   let engine = engines.get(app.store);
