@@ -4,7 +4,7 @@ import type { Db } from "../store/db";
 import { ports, sandboxes } from "../store/schema";
 import { AppError } from "../errors";
 import { writeAudit } from "./audit";
-import { assertCanChange, newId, sandboxByName, withSandboxLock, type Actor, type RulesApp, type SandboxRow } from "./rules";
+import { assertCanChange, assertSettled, newId, sandboxByName, withSandboxLock, type Actor, type RulesApp, type SandboxRow } from "./rules";
 import type { portAddSchema } from "../net/rules-input";
 import { listeningPorts, renderPortsChain, type PortSpec } from "../net/ports-nat";
 import { applyPorts, readPortRules } from "../net/rules-apply";
@@ -90,7 +90,9 @@ async function portChange<T>(
   return withSandboxLock(PORTS_LOCK, async () => {
     let plan: ReturnType<typeof fn>;
     try {
-      plan = fn(sandboxByName(app.store, name));
+      const sandbox = sandboxByName(app.store, name);
+      assertSettled(sandbox);
+      plan = fn(sandbox);
       await applyPorts(app.runner, plan.specs);
     } catch (error) {
       return fail(error);

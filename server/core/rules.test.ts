@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { eq } from "drizzle-orm";
 import os from "node:os";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -28,7 +29,7 @@ function capturing(respond: ConstructorParameters<typeof FakeRunner>[0] = () => 
 let app: { store: Store; runner: FakeRunner; events: EventBus };
 
 function addSandbox(name: string, id: string, owner = "alice", address: string | null = "10.200.0.2") {
-  store.insert(sandboxes).values({ id, name, owner, mode: "nat", nat: true, subnet: "10.200.0.0/30", hostAddress: "10.200.0.1", address, createdAt: new Date().toISOString() }).run();
+  store.insert(sandboxes).values({ id, name, owner, mode: "nat", nat: true, subnet: "10.200.0.0/30", hostAddress: "10.200.0.1", address, state: "ready", createdAt: new Date().toISOString() }).run();
 }
 
 const add = (actor: Actor, input: Record<string, unknown>) => addRule(app, actor, ruleAddSchema.parse({ sandbox: "web", ...input }));
@@ -146,8 +147,17 @@ describe("rules service", () => {
     expect(loadRules(store, "sweb000000")).toHaveLength(1);
   });
 
+  it("refuses changes while the engine creates or deletes the sandbox", async () => {
+    store.update(sandboxes).set({ state: "creating" }).where(eq(sandboxes.id, "sweb000000")).run();
+    expect(await code(add(alice, { direction: "egress", action: "drop" }))).toBe("CONFLICT");
+    expect(await code(addPort(app, alice, { sandbox: "web", protocol: "tcp", hostPort: 8081, sandboxPort: 80 }, () => new Set()))).toBe("CONFLICT");
+    store.update(sandboxes).set({ state: "deleting" as "ready" }).where(eq(sandboxes.id, "sweb000000")).run();
+    expect(await code(setPolicy(app, alice, { name: "web", egress: "drop" }))).toBe("CONFLICT");
+    expect(runner.log).toHaveLength(0);
+  });
+
   it("keeps rules of a sandbox without chains (isolated) in the store only", async () => {
-    store.insert(sandboxes).values({ id: "siso000000", name: "iso", owner: "alice", mode: "isolated", nat: false, createdAt: new Date().toISOString() }).run();
+    store.insert(sandboxes).values({ id: "siso000000", name: "iso", owner: "alice", mode: "isolated", nat: false, state: "ready", createdAt: new Date().toISOString() }).run();
     await addRule(app, alice, ruleAddSchema.parse({ sandbox: "iso", direction: "egress", action: "drop" }));
     expect(runner.log).toHaveLength(0);
     expect(loadRules(store, "siso000000")).toHaveLength(1);

@@ -65,6 +65,17 @@ export function assertCanChange(actor: Actor, sandbox: SandboxRow): void {
 }
 
 /**
+ * Refuses changes while the engine is building or removing the sandbox: its create
+ * writes the chains from the rules it read before, its delete drops them; a change in
+ * between would be lost or leave chains behind.
+ */
+export function assertSettled(sandbox: SandboxRow): void {
+  const state = sandbox.state as string;
+  if (state === "creating") throw new AppError("CONFLICT", `Sandbox ${sandbox.name} is still being created: try again in a moment`);
+  if (state === "deleting") throw new AppError("CONFLICT", `Sandbox ${sandbox.name} is being deleted`);
+}
+
+/**
  * A sandbox's rules in order. A prepared statement on the SQLite handle (the columns the
  * schema declares): reading 1,000 rules through the query builder cost about 10 ms here,
  * this about 1 ms, and every rule change reads the list once.
@@ -220,6 +231,7 @@ async function mutate<T>(
     try {
       fresh = sandboxByName(app.store, name);
       if (fresh.id !== sandbox.id) throw new AppError("NOT_FOUND", `No sandbox ${name}`);
+      assertSettled(fresh);
     } catch (error) {
       auditRefusal(app.store, actor, action, name, input, error);
       throw error;
