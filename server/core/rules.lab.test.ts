@@ -172,6 +172,11 @@ describe("filter rules in the kernel", () => {
       expect((await probe(C.name, A.address, 8000, 1000)).kind).toBe("timeout");
       const after = await alice().rule.list({ sandbox: A.name });
       expect(after.policy.ingressPackets).toBeGreaterThan(0);
+      // Traffic between sandboxes passes both: B's own egress drop stops it although A lets B in.
+      const bDrop = await alice().rule.add({ sandbox: B.name, direction: "egress", action: "drop", peer: A.subnet });
+      expect((await probe(B.name, A.address, 8000, 1000)).kind).toBe("timeout");
+      await alice().rule.delete({ sandbox: B.name, id: bDrop.id });
+      expect(await probe(B.name, A.address, 8000)).toEqual({ kind: "ok", body: B.address });
       await expectKernelMatchesStore(A);
     } finally {
       await server.stop();
@@ -228,6 +233,11 @@ describe("scale, input, concurrency, authorization", () => {
     const added = await alice().rule.add({ sandbox: B.name, direction: "egress", action: "reject", protocol: "tcp", ports: "7-9", position: 500 });
     await expectKernelMatchesStore(B);
     expect(loadRules(store, B.id)[500]!.id).toBe(added.id);
+    // Written out by hand: the new rule sits after the egress rules that precede it.
+    const egressBefore = loadRules(store, B.id).slice(0, 500).filter((r) => r.direction === "egress").length;
+    const savedE = (await saveTable("filter")).split("\n").filter((l) => l.startsWith(`-A NSLAB-E-${B.id} `));
+    expect(savedE).toHaveLength(1 + loadRules(store, B.id).filter((r) => r.direction === "egress").length + 1);
+    expect(savedE[1 + egressBefore]).toBe(`-A NSLAB-E-${B.id} -p tcp -m tcp --dport 7:9 -m comment --comment "nslab:${B.id}:rule:${added.id}" -j REJECT --reject-with tcp-reset`);
     const moving = loadRules(store, B.id)[10]!;
     await alice().rule.move({ sandbox: B.name, id: moving.id, position: 900 });
     await expectKernelMatchesStore(B);
