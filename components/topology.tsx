@@ -53,12 +53,14 @@ async function layout(topology: Topology): Promise<Positions> {
   const { default: ELK } = await import("elkjs/lib/elk.bundled.js");
   const elk = new ELK();
   const ranks = new Map(topology.nodes.map((n) => [n.id, rankOf(n, topology.edges)]));
-  const sandboxes = topology.nodes.filter((n) => ranks.get(n.id) === 3);
+  const natural = new Intl.Collator("en", { numeric: true });
+  const sandboxes = topology.nodes.filter((n) => ranks.get(n.id) === 3).sort((a, b) => natural.compare(a.label, b.label));
+  const ordered = [...topology.nodes.filter((n) => ranks.get(n.id) !== 3), ...sandboxes];
   const packed = sandboxes.length > COLUMN_MAX;
   const packedIds = new Set(packed ? sandboxes.map((n) => n.id) : []);
   const size = (n: TopologyNode) => SIZE[n.kind] ?? SIZE.sandbox;
 
-  const children: ElkNode[] = topology.nodes
+  const children: ElkNode[] = ordered
     .filter((n) => !packedIds.has(n.id))
     .map((n) => ({ id: n.id, ...size(n) }));
   if (packed) {
@@ -94,6 +96,9 @@ async function layout(topology: Topology): Promise<Positions> {
       "elk.spacing.nodeNode": "24",
       "elk.layered.spacing.nodeNodeBetweenLayers": "210",
       "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+      "elk.layered.nodePlacement.bk.fixedAlignment": "BALANCED",
+      "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+      "elk.layered.crossingMinimization.forceNodeModelOrder": "true",
     },
     children,
     edges,
@@ -224,13 +229,17 @@ interface EdgeData extends Record<string, unknown> {
   showLabel: boolean;
   natCount: number;
   dim: boolean;
+  /** Many sandboxes: their links are drawn faint unless involved in a search or hover. */
+  faint: boolean;
 }
 
 const NetEdge = memo(function NetEdge(props: EdgeProps<Edge<EdgeData>>) {
   const { id, data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition } = props;
   const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
   if (!data) return null;
-  const { edge, rx, tx, showLabel, natCount, dim } = data;
+  const { edge, rx, tx, showLabel, natCount, dim, faint } = data;
+  // A link's label sits just before the sandbox it leads to, so labels never pile up at the hub.
+  const [lx, ly] = edge.kind === "veth" ? [targetX - 96, targetY] : [labelX, labelY];
   const isUplink = edge.kind === "link" && edge.target.startsWith("uplink:");
   const nat = isUplink && natCount > 0;
   const stroke = nat ? "#4f46e5" : edge.kind === "veth" ? "#64748b" : "#94a3b8";
@@ -241,12 +250,12 @@ const NetEdge = memo(function NetEdge(props: EdgeProps<Edge<EdgeData>>) {
   ) : null;
   return (
     <>
-      <BaseEdge id={id} path={path} style={{ stroke, strokeWidth: nat ? 2.5 : 1.5, opacity: dim ? 0.15 : 1, strokeDasharray: edge.kind === "link" && !isUplink ? "4 3" : undefined }} />
+      <BaseEdge id={id} path={path} style={{ stroke, strokeWidth: nat ? 2.5 : 1.5, opacity: dim ? 0.15 : faint ? 0.35 : 1, strokeDasharray: edge.kind === "link" && !isUplink ? "4 3" : undefined }} />
       {showLabel && !dim ? (
         <EdgeLabelRenderer>
           <div
             className="nodrag nopan pointer-events-none absolute rounded border border-slate-200 bg-white/95 px-1.5 py-0.5 font-mono text-[10px] leading-tight text-slate-700 shadow-sm"
-            style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+            style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}
             data-testid={`edge-label-${edge.id}`}
           >
             {nat ? <span className="mb-0.5 block font-sans font-semibold text-indigo-700">NAT · {natCount} sandbox{natCount === 1 ? "" : "es"}</span> : null}
@@ -340,6 +349,8 @@ function Graph({ topology, sampledAt, sandboxes }: { topology: Topology; sampled
       id: n.id,
       type: n.kind,
       position: positions.get(n.id) ?? { x: 0, y: 0 },
+      width: (SIZE[n.kind] ?? SIZE.sandbox).width,
+      height: (SIZE[n.kind] ?? SIZE.sandbox).height,
       data: { node: n, detail: n.kind === "sandbox" ? details.get(n.label) : undefined, dim: q !== "" && !hits.has(n.id) && n.kind !== "host", hit: hits.has(n.id) },
       draggable: false,
       connectable: false,
@@ -371,6 +382,7 @@ function Graph({ topology, sampledAt, sandboxes }: { topology: Topology; sampled
             natCount: natByUplink.get(e.target.startsWith("uplink:") ? e.target : e.source) ?? 0,
             showLabel: !many || uplinkEdge || involved,
             dim: q !== "" && !involved && e.kind === "veth",
+            faint: many && !involved && e.kind === "veth",
           },
         };
       });
@@ -382,7 +394,15 @@ function Graph({ topology, sampledAt, sandboxes }: { topology: Topology; sampled
   }, [topology, hits, flow]);
 
   return (
-    <div className="relative h-full w-full">
+    <div
+      className="relative h-full w-full"
+      onKeyDown={(e) => {
+        // Keyboard: Tab to a sandbox node, Enter opens it (as a click does).
+        if (e.key !== "Enter") return;
+        const id = (e.target as HTMLElement).closest(".react-flow__node")?.getAttribute("data-id");
+        if (id?.startsWith("sandbox:")) router.push(`/sandboxes/${id.slice("sandbox:".length)}`);
+      }}
+    >
       <div className="absolute top-3 left-3 z-10 flex flex-wrap items-center gap-2 rounded-lg border border-slate-200 bg-white/95 p-2 shadow-sm">
         <label className="flex items-center gap-2 text-sm">
           <span className="text-slate-600">Find</span>
@@ -434,7 +454,7 @@ function Graph({ topology, sampledAt, sandboxes }: { topology: Topology; sampled
       >
         <Background gap={24} color="#e2e8f0" />
         <Controls showInteractive={false} position="bottom-left" />
-        {sandboxCount > 40 ? <MiniMap pannable zoomable position="bottom-right" nodeColor={(n) => ((n.data as NodeData).node.status === "ok" ? "#10b981" : (n.data as NodeData).node.kind === "foreign" ? "#cbd5e1" : "#f59e0b")} /> : null}
+        {sandboxCount > 40 ? <MiniMap pannable zoomable position="bottom-right" style={{ width: 160, height: 100 }} nodeColor={(n) => ((n.data as NodeData).node.status === "ok" ? "#10b981" : (n.data as NodeData).node.kind === "foreign" ? "#cbd5e1" : "#f59e0b")} /> : null}
       </ReactFlow>
       {!positions ? <p className="absolute inset-0 flex items-center justify-center text-sm text-slate-500">Laying out…</p> : null}
     </div>

@@ -295,8 +295,13 @@ test.describe("sandboxes", () => {
     await find.fill(address);
     await expect(page.getByTestId("find-count")).toContainText("1 found");
     await find.press("Enter");
-    await page.getByTestId(`topo-sandbox-${prefix}7`).click();
+    // Keyboard: a focused node opens with Enter; a click does the same.
+    await page.locator(`.react-flow__node[data-id="sandbox:${prefix}7"]`).focus();
+    await page.keyboard.press("Enter");
     await expect(page).toHaveURL(new RegExp(`/sandboxes/${prefix}7$`));
+    await page.goBack();
+    await page.getByTestId(`topo-sandbox-${prefix}5`).click();
+    await expect(page).toHaveURL(new RegExp(`/sandboxes/${prefix}5$`));
 
     await page.setViewportSize({ width: 420, height: 800 });
     await page.goto("/");
