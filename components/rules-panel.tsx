@@ -178,7 +178,7 @@ export function RulesPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
         {data && data.rules.length === 0 ? <Muted>No rules: every packet gets the default policy above.</Muted> : null}
         {data && data.rules.length > 0 ? (
           <div className={table.wrap}>
-            <table className={table.table} aria-label="Filter rules">
+            <table className={`${table.table} [&_td]:px-2 [&_th]:px-2`} aria-label="Filter rules">
               <thead>
                 <tr>
                   <th className={table.th}>#</th>
@@ -215,23 +215,24 @@ export function RulesPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
                     <td className={`${table.td} text-right tabular-nums`}>{formatBytes(r.bytes)}</td>
                     {editable ? (
                       <td className={`${table.td} whitespace-nowrap text-right`}>
-                        <Button variant="ghost" className="px-1.5" aria-label={`Move rule ${k + 1} up`} disabled={k === 0 || move.isPending} onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k - 1 })}>
+                        <Button variant="ghost" className="px-1.5" title="Move up" aria-label={`Move rule ${k + 1} up`} disabled={k === 0 || move.isPending} onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k - 1 })}>
                           ↑
                         </Button>
                         <Button
                           variant="ghost"
                           className="px-1.5"
+                          title="Move down"
                           aria-label={`Move rule ${k + 1} down`}
                           disabled={k === data.rules.length - 1 || move.isPending}
                           onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k + 1 })}
                         >
                           ↓
                         </Button>
-                        <Button variant="ghost" aria-label={`Edit rule ${k + 1}`} onClick={() => setEditing({ rule: r, revision: data.revision, list: data.rules })}>
-                          Edit
+                        <Button variant="ghost" className="px-1.5" title="Edit" aria-label={`Edit rule ${k + 1}`} onClick={() => setEditing({ rule: r, revision: data.revision, list: data.rules })}>
+                          ✎
                         </Button>
-                        <Button variant="ghost" className="text-rose-700 hover:bg-rose-50" aria-label={`Delete rule ${k + 1}`} onClick={() => setDeleting(r)}>
-                          Delete
+                        <Button variant="ghost" className="px-1.5 text-rose-700 hover:bg-rose-50" title="Delete" aria-label={`Delete rule ${k + 1}`} onClick={() => setDeleting(r)}>
+                          ✕
                         </Button>
                       </td>
                     ) : null}

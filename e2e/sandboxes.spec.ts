@@ -97,6 +97,8 @@ test.describe("sandboxes", () => {
     // The counter rises without a reload (the rule list is polled live).
     await expect(rule.getByTestId("rule-packets")).not.toHaveText("0");
     await screenshot(page, testInfo, "sandbox-rules", { fullPage: true });
+    // It reads at 1280 px: nothing sticks out sideways.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
 
     // Bad input stays next to its field.
     await form.getByLabel("Protocol").selectOption("icmp");

@@ -83,7 +83,7 @@ export default function SandboxPage() {
           You can look but not change: only {sandbox.owner} (the owner) or an admin may change this sandbox.
         </p>
       ) : null}
-      <div className="grid gap-4 xl:grid-cols-[minmax(0,22rem)_minmax(0,1fr)]">
+      <div className="grid gap-4 xl:grid-cols-[minmax(0,20rem)_minmax(0,1fr)]">
         <div className="space-y-4">
           <Card title="Network">
             <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
