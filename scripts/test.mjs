@@ -112,7 +112,13 @@ if (buildExit !== 0) {
   heading("lab skipped: the build failed");
 } else {
   heading("private lab: kernel/API tests, then Playwright");
-  const labExit = await runInherit([process.execPath, bin.lab, "--", process.execPath, path.join(root, "scripts", "test-lab.mjs"), outDir]);
+  // Test servers, data dirs and browser profiles go under one temporary directory,
+  // removed at the end when everything passed (kept for a look when something failed).
+  const labTmp = path.join(outDir, "tmp");
+  fs.mkdirSync(labTmp, { recursive: true });
+  const labExit = await runInherit([process.execPath, bin.lab, "--", process.execPath, path.join(root, "scripts", "test-lab.mjs"), outDir], {
+    env: { TMPDIR: labTmp },
+  });
   const exits = readJson(path.join(outDir, "lab-exit.json"));
   if (!exits) {
     count("lab", 0, 1, 0, `the lab did not run (exit ${labExit})`);
@@ -139,7 +145,9 @@ if (changed.length === 0) {
   count("host unchanged", 0, 1);
 }
 
-fs.rmSync(outDir, { recursive: true, force: true });
+const anyFailed = layers.some((l) => l.failed > 0);
+if (anyFailed) say(`reports and test data kept in ${outDir}`);
+else fs.rmSync(outDir, { recursive: true, force: true });
 
 heading("summary");
 for (const l of layers) {
