@@ -97,6 +97,17 @@ describe("rules service", () => {
     expect(listed.policy).toMatchObject({ egress: "accept", ingress: "drop", egressPackets: 7, ingressPackets: 0 });
   });
 
+  it("shares one iptables-save between concurrent lists, and reads none with counters: false", async () => {
+    addSandbox("api", "sapi000000");
+    runner.log.length = 0;
+    const lists = await Promise.all([listRules(app, "web"), listRules(app, "db"), listRules(app, "api")]);
+    expect(lists.every((l) => l.inSync === true)).toBe(false); // the fake kernel holds nothing
+    expect(runner.log.map((c) => c.argv.join(" "))).toEqual(["iptables-save -c -t filter"]);
+    const quiet = await listRules(app, "web", { counters: false });
+    expect(quiet.inSync).toBeNull();
+    expect(runner.log).toHaveLength(1);
+  });
+
   it("audits every change with before and after", async () => {
     const a = await add(alice, { direction: "egress", action: "drop", comment: "block all" });
     await deleteRule(app, alice, { sandbox: "web", id: a.id });

@@ -251,17 +251,17 @@ function refuse(app: RulesApp, actor: Actor, action: string, sandbox: SandboxRow
  * revision; `inSync` says whether the kernel's chains equal what the store renders (from
  * the same read, so it costs nothing more). Sandboxes without chains read nothing.
  */
-export async function listRules(app: RulesApp, name: string) {
+export async function listRules(app: RulesApp, name: string, options: { counters?: boolean } = {}) {
   const sandbox = sandboxByName(app.store, name);
   const ruleList = rulesOf(app.store, sandbox);
-  const wired = hasChains(sandbox);
+  const wired = hasChains(sandbox) && options.counters !== false;
   const counters = wired
     ? await readSandboxCounters(app.runner, sandbox.id)
     : { rules: new Map<string, { packets: number; bytes: number }>(), egressPolicy: null, ingressPolicy: null, savedRules: [] };
   const expected = wired ? renderedChainRules(filterSpecOf(app.store, sandbox, ruleList)) : [];
   return {
     revision: sandbox.rulesRevision,
-    inSync: counters.savedRules.length === expected.length && counters.savedRules.every((line, k) => line === expected[k]),
+    inSync: !wired ? null : counters.savedRules.length === expected.length && counters.savedRules.every((line, k) => line === expected[k]),
     policy: {
       egress: sandbox.policyEgress,
       ingress: sandbox.policyIngress,

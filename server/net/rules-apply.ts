@@ -51,13 +51,31 @@ export async function applySandboxFilter(runner: Runner, spec: SandboxFilterSpec
   }
 }
 
+// Reads of the filter table in flight, per runner: callers that arrive while one runs
+// share its output (a page listing many sandboxes' rules asks for many at once, and each
+// read of a large table costs tens of milliseconds), never a result older than that read.
+const inFlightSaves = new WeakMap<Runner, Promise<string>>();
+
+function sharedFilterSave(runner: Runner): Promise<string> {
+  const pending = inFlightSaves.get(runner);
+  if (pending) return pending;
+  const read = runner.run({ argv: COUNTERS_ARGV }).then((r) => r.stdout);
+  inFlightSaves.set(runner, read);
+  const clear = () => {
+    if (inFlightSaves.get(runner) === read) inFlightSaves.delete(runner);
+  };
+  read.then(clear, clear);
+  return read;
+}
+
 /**
  * Reads the live counters of one sandbox's chains, and the chains' `-A` lines as saved
- * (to tell whether the kernel matches the store): one `iptables-save -c -t filter`.
+ * (to tell whether the kernel matches the store): one `iptables-save -c -t filter`,
+ * shared with concurrent callers.
  */
 export async function readSandboxCounters(runner: Runner, sandboxId: string): Promise<SandboxCounters & { savedRules: string[] }> {
   try {
-    const { stdout } = await runner.run({ argv: COUNTERS_ARGV });
+    const stdout = await sharedFilterSave(runner);
     return { ...parseSandboxCounters(stdout, sandboxId), savedRules: savedChainRules(stdout, sandboxId) };
   } catch (error) {
     applyFailed(error, "reading the counters");

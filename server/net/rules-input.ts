@@ -118,7 +118,8 @@ export const positionSchema = z
 export const ruleAddSchema = z
   .strictObject({ sandbox: sandboxNameSchema, ...ruleFields, position: positionSchema.optional() })
   .superRefine(portsNeedTcpUdp);
-export const ruleListSchema = z.strictObject({ sandbox: sandboxNameSchema });
+/** `counters: false` skips the kernel read (rules, policy and revision from the store only). */
+export const ruleListSchema = z.strictObject({ sandbox: sandboxNameSchema, counters: z.boolean().optional() });
 export const ruleDeleteSchema = z.strictObject({ sandbox: sandboxNameSchema, id: ruleIdSchema });
 export const ruleMoveSchema = z.strictObject({ sandbox: sandboxNameSchema, id: ruleIdSchema, position: positionSchema });
 export const ruleReplaceAllSchema = z.strictObject({

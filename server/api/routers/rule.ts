@@ -15,7 +15,7 @@ import { addRule, deleteRule, listRules, moveRule, replaceAllRules } from "../..
  */
 export const ruleRouter = router({
   /** The rules in order with live counters, the policy with its counters, the revision. */
-  list: viewerProcedure.input(ruleListSchema).query(({ ctx, input }) => listRules(ctx.app, input.sandbox)),
+  list: viewerProcedure.input(ruleListSchema).query(({ ctx, input }) => listRules(ctx.app, input.sandbox, { counters: input.counters })),
   add: operatorProcedure.input(ruleAddSchema).mutation(({ ctx, input }) => addRule(ctx.app, ctx.user, input)),
   delete: operatorProcedure.input(ruleDeleteSchema).mutation(({ ctx, input }) => deleteRule(ctx.app, ctx.user, input)),
   move: operatorProcedure.input(ruleMoveSchema).mutation(({ ctx, input }) => moveRule(ctx.app, ctx.user, input)),
