@@ -97,18 +97,25 @@ async function portChange<T>(
     } catch (error) {
       return fail(error);
     }
-    const out = app.store.transaction((tx) => {
-      const result = plan.write(tx);
-      writeAudit(tx, {
-        user: actor.username,
-        action,
-        sandbox: name,
-        target: plan.target,
-        input: { input, before: plan.before, after: plan.after },
-        result: "ok",
+    let out: T;
+    try {
+      out = app.store.transaction((tx) => {
+        const result = plan.write(tx);
+        writeAudit(tx, {
+          user: actor.username,
+          action,
+          sandbox: name,
+          target: plan.target,
+          input: { input, before: plan.before, after: plan.after },
+          result: "ok",
+        });
+        return result;
       });
-      return result;
-    });
+    } catch (error) {
+      // The kernel took the change but the store did not: put NSLAB-PORTS back as the store has it.
+      await applyPorts(app.runner, portSpecs(app.store)).catch(() => undefined);
+      return fail(error);
+    }
     app.events.publish({ type: action, sandbox: name, by: actor.username });
     return out;
   });

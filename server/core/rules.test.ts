@@ -2,7 +2,8 @@ import fs from "node:fs";
 import { eq } from "drizzle-orm";
 import os from "node:os";
 import path from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { log } from "../log";
 import { openStore, type Store } from "../store/db";
 import { audit, sandboxes } from "../store/schema";
 import { EventBus } from "./events";
@@ -43,6 +44,11 @@ async function code(p: Promise<unknown>): Promise<string> {
   }
   return "ok";
 }
+
+// Refused edits are logged by design (warn); keep the test output clean.
+beforeAll(() => {
+  log.level = "silent";
+});
 
 beforeEach(() => {
   store = openStore(fs.mkdtempSync(path.join(os.tmpdir(), "nslab-rules-")));
@@ -165,6 +171,21 @@ describe("rules service", () => {
     store.update(sandboxes).set({ state: "deleting" as "ready" }).where(eq(sandboxes.id, "sweb000000")).run();
     expect(await code(setPolicy(app, alice, { name: "web", egress: "drop" }))).toBe("CONFLICT");
     expect(runner.log).toHaveLength(0);
+  });
+
+  it("puts the kernel back when the store refuses the change after the kernel took it", async () => {
+    runner = capturing((cmd) => {
+      // The engine deletes the sandbox meanwhile: the rule's row can no longer be written.
+      if (cmd.argv[0] === "iptables-restore" && texts.length === 1) store.delete(sandboxes).where(eq(sandboxes.id, "sweb000000")).run();
+      return undefined;
+    });
+    app.runner = runner;
+    const error = await add(alice, { direction: "egress", action: "drop" }).catch((e) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toContain("-I NSLAB-E-sweb000000 2 ");
+    expect(texts[1]).toContain(":NSLAB-E-sweb000000 - [0:0]");
+    expect(texts[1]).not.toContain(":rule:");
   });
 
   it("keeps rules of a sandbox without chains (isolated) in the store only", async () => {

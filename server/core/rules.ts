@@ -185,16 +185,24 @@ async function applyAndCommit<T>(app: RulesApp, actor: Actor, sandbox: SandboxRo
     input: { input: change.input, before: change.before, after: change.after },
   };
   try {
-    if (hasChains(sandbox)) await applySandboxFilter(app.runner, spec, change.edits);
-    const out = app.store.transaction((tx) => {
-      const result = change.write(tx);
-      tx.update(sandboxes)
-        .set({ rulesRevision: sql`${sandboxes.rulesRevision} + 1` })
-        .where(eq(sandboxes.id, sandbox.id))
-        .run();
-      writeAudit(tx, { ...base, result: "ok" });
-      return result;
-    });
+    const wired = hasChains(sandbox);
+    if (wired) await applySandboxFilter(app.runner, spec, change.edits);
+    let out: T;
+    try {
+      out = app.store.transaction((tx) => {
+        const result = change.write(tx);
+        tx.update(sandboxes)
+          .set({ rulesRevision: sql`${sandboxes.rulesRevision} + 1` })
+          .where(eq(sandboxes.id, sandbox.id))
+          .run();
+        writeAudit(tx, { ...base, result: "ok" });
+        return result;
+      });
+    } catch (error) {
+      // The kernel took the change but the store did not: put the kernel back as the store has it.
+      if (wired) await applySandboxFilter(app.runner, filterSpecOf(app.store, sandbox)).catch(() => undefined);
+      throw error;
+    }
     cacheOf(app.store).set(sandbox.id, { revision: sandbox.rulesRevision + 1, rules: change.rules.map((r, position) => (r.position === position ? r : { ...r, position })) });
     app.events.publish({ type: change.action, sandbox: sandbox.name, by: actor.username });
     return out;
