@@ -24,7 +24,7 @@ const ipForward = fs.readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim(
 async function labFiles() {
   const listFile = path.join(outDir, "lab-files.json");
   const code = await runInherit([process.execPath, bin.vitest, "list", "--project", "lab", "--filesOnly", `--json=${listFile}`], {
-    stdout: "ignore",
+    stdio: ["ignore", "ignore", "inherit"],
   });
   if (code !== 0) return null;
   return JSON.parse(fs.readFileSync(listFile, "utf8")).map((entry) => entry.file);
