@@ -219,6 +219,43 @@ describe("published ports", () => {
   });
 });
 
+/** A UDP echo inside `ns` on `port`: answers "echo:<text>". */
+async function udpEchoIn(ns: string, port: number) {
+  const script = `require("dgram").createSocket("udp4").on("message",function(m,r){this.send("echo:"+m,r.port,r.address)}).bind(${port},()=>console.log("ready"))`;
+  const child = execa("ip", ["netns", "exec", ns, process.execPath, "-e", script], { reject: false });
+  await new Promise<void>((resolve) => child.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve()));
+  return { stop: async () => { child.kill("SIGTERM"); await child; } };
+}
+
+/** Sends one UDP datagram from `ns` (null: the host) and reports the answer or "timeout". */
+async function udpAsk(ns: string | null, host: string, port: number): Promise<string> {
+  const script = `const s=require("dgram").createSocket("udp4");const t=setTimeout(()=>{console.log("timeout");process.exit(0)},1500);s.on("message",m=>{console.log(String(m));process.exit(0)});s.send("hi",${port},"${host}")`;
+  const argv = [process.execPath, "-e", script];
+  const r = ns ? await execa("ip", ["netns", "exec", ns, ...argv], { reject: false }) : await execa(argv[0]!, argv.slice(1), { reject: false });
+  return r.stdout.trim();
+}
+
+describe("published UDP ports", () => {
+  it("forward UDP from the world, and refuse a port a host UDP socket holds", async () => {
+    const echo = await udpEchoIn(C.name, 5353);
+    try {
+      const port = await alice().port.add({ sandbox: C.name, protocol: "udp", hostPort: 15353, sandboxPort: 5353 });
+      expect(await udpAsk(lab.worldNetns, lab.uplinkAddr, 15353)).toBe("echo:hi");
+      const held = (await import("node:dgram")).createSocket("udp4");
+      await new Promise<void>((r) => held.bind(15354, "0.0.0.0", () => r()));
+      try {
+        expect(await failure(alice().port.add({ sandbox: C.name, protocol: "udp", hostPort: 15354, sandboxPort: 5353 }))).toEqual({ appCode: "CONFLICT", fields: ["hostPort"] });
+      } finally {
+        held.close();
+      }
+      await alice().port.delete({ sandbox: C.name, id: port.id });
+      expect(await udpAsk(lab.worldNetns, lab.uplinkAddr, 15353)).not.toBe("echo:hi");
+    } finally {
+      await echo.stop();
+    }
+  });
+});
+
 describe("scale, input, concurrency, authorization", () => {
   it("a sandbox holding 1,000 rules: add, move and delete one each leave exactly the expected chains", async () => {
     const rules = Array.from({ length: 1000 }, (_, k) => ({
