@@ -29,18 +29,29 @@ export function inPrivateNetns() {
   return true;
 }
 
-const EMPTY_TABLES = {
+const TABLES = ["filter", "nat", "mangle", "raw"];
+const BUILTIN = {
   filter: ["INPUT", "FORWARD", "OUTPUT"],
   nat: ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
   mangle: ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
   raw: ["PREROUTING", "OUTPUT"],
 };
 
-/** iptables-restore text that empties every table (without --noflush it replaces them whole). */
-function emptyRuleset() {
-  return Object.entries(EMPTY_TABLES)
-    .map(([table, chains]) => [`*${table}`, ...chains.map((c) => `:${c} ACCEPT [0:0]`), "COMMIT"].join("\n"))
-    .join("\n") + "\n";
+/**
+ * Empties the firewall. Rules and own chains go with iptables itself (whatever its
+ * backend), then, where nft exists, `nft flush ruleset` removes the tables too: a fresh
+ * lab has none, and iptables-nft base chains created by a restore would start counting
+ * packets where a fresh lab's do not.
+ */
+async function emptyFirewall() {
+  for (const tool of ["iptables", "ip6tables"]) {
+    for (const table of TABLES) {
+      await execa(tool, ["-w", "-t", table, "-F"], { reject: false });
+      await execa(tool, ["-w", "-t", table, "-X"], { reject: false });
+      for (const chain of BUILTIN[table]) await execa(tool, ["-w", "-t", table, "-P", chain, "ACCEPT"], { reject: false });
+    }
+  }
+  await execa("nft", ["flush", "ruleset"], { reject: false });
 }
 
 /** Resets the lab; `ipForward` is the value to restore ("0" or "1"). Returns what it removed. */
@@ -63,9 +74,7 @@ export async function resetLab({ ipForward }) {
     await execa("ip", ["link", "delete", link.ifname], { reject: false });
     removed.push(`link ${link.ifname}`);
   }
-  for (const tool of ["iptables-restore", "ip6tables-restore"]) {
-    await execa(tool, ["--wait"], { input: emptyRuleset(), reject: false });
-  }
+  await emptyFirewall();
   fs.writeFileSync("/proc/sys/net/ipv4/ip_forward", `${ipForward}\n`);
   return removed;
 }
