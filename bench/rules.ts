@@ -23,7 +23,7 @@ import { ExecaRunner } from "../server/net/runner";
 import { appRouter } from "../server/api/root";
 import { createCallerFactory, type Context } from "../server/api/trpc";
 import type { App } from "../server/app";
-import { buildBaseLayout, buildSandboxes, labSandbox, type LabSandbox } from "../server/net/rules-lab-fixture";
+import { buildBaseLayout, buildSandboxes, labSandbox, removeSandboxes, restoreTables, snapshotTables, type LabSandbox } from "../server/net/rules-lab-fixture";
 import { egressChain } from "../server/net/names";
 
 if (process.env.NSLAB_LAB !== "1") {
@@ -81,6 +81,7 @@ const ruleOf = (k: number) => ({
 
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
 console.log(`bench/rules: ${OTHERS} other sandboxes, ${REPEAT} repeats per figure, ${os.cpus().length} CPUs, ${(await execa("iptables", ["--version"])).stdout}, load average ${load()}`);
+const tablesBefore = await snapshotTables();
 await buildBaseLayout("eth0");
 const target = labSandbox(0, "t");
 const others = Array.from({ length: OTHERS }, (_, k) => labSandbox(k + 1, "o"));
@@ -160,4 +161,6 @@ for (let r = 0; r < REPEAT; r++) {
 }
 console.log(`floor: one iptables-restore (empty chain declaration) median ${ms(median(floor))}; spawning \`true\` median ${ms(median(spawnOnly))}`);
 console.log(`load average at the end: ${load()}`);
+await removeSandboxes([target, ...others]);
+await restoreTables(tablesBefore);
 process.exit(0);

@@ -29,6 +29,7 @@ const save = async (table: string) =>
   (await execa("iptables-save", ["-t", table])).stdout
     .split("\n")
     .filter((l) => !l.startsWith("#"))
+    .map((l) => (l.startsWith(":") ? l.replace(/ \[\d+:\d+\]$/, "") : l))
     .join("\n");
 const foreign = async () => {
   const keep = (l: string) => !l.includes("NSLAB") && !l.includes("nslab");
@@ -64,7 +65,12 @@ afterAll(async () => {
     if (list?.sandboxes.length) await admin.mutate("sandbox.deleteMany", { names: list.sandboxes.map((s: { name: string }) => s.name) });
     await server.stop();
   }
-  expect(await foreign()).toBe(foreignBefore);
+  try {
+    expect(await foreign()).toBe(foreignBefore);
+  } finally {
+    await execa("iptables", ["-w", "-D", "FORWARD", "-s", "198.51.100.77/32", "-j", "ACCEPT"], { reject: false });
+    await execa("iptables", ["-w", "-t", "nat", "-D", "OUTPUT", "-d", "198.51.100.78/32", "-j", "RETURN"], { reject: false });
+  }
 });
 
 describe("rules and ports with engine-made sandboxes, over HTTP", () => {

@@ -25,7 +25,7 @@ import type { Role } from "./users";
 import { filterSpecOf, loadRules, sandboxByName } from "./rules";
 import { renderedChainRules, savedChainRules } from "../net/sandbox-chains";
 import { savedPortRules } from "../net/ports-nat";
-import { buildBaseLayout, buildSandboxes, labSandbox, saveTable, type LabSandbox } from "../net/rules-lab-fixture";
+import { buildBaseLayout, buildSandboxes, labSandbox, removeSandboxes, restoreTables, saveTable, snapshotTables, type LabSandbox } from "../net/rules-lab-fixture";
 import { probe, startServerIn } from "../net/rules-lab-probe";
 
 requireLab();
@@ -89,8 +89,11 @@ async function reset(s: LabSandbox): Promise<void> {
 }
 
 let foreignBefore = "";
+let tablesBefore = "";
 
 beforeAll(async () => {
+  // The lab is shared by every lab test file in one run: leave it as found.
+  tablesBefore = await snapshotTables();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "nslab-rules-lab-"));
   store = openStore(dataDir);
   app = { store, runner: new ExecaRunner(), events: new EventBus() } as unknown as App;
@@ -113,8 +116,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Foreign rules untouched across everything above (byte-identical).
-  expect(await foreignSnapshot()).toBe(foreignBefore);
+  try {
+    // Foreign rules untouched across everything above (byte-identical).
+    expect(await foreignSnapshot()).toBe(foreignBefore);
+  } finally {
+    await removeSandboxes([A, B, C]);
+    if (tablesBefore) await restoreTables(tablesBefore);
+  }
 });
 
 describe("filter rules in the kernel", () => {

@@ -35,10 +35,15 @@ export function labSandbox(k: number, prefix = "t"): LabSandbox {
   return { id, name: `lab-${prefix}${k}`, subnet: `${net}/30`, hostAddress: at(1), address: at(2) };
 }
 
-/** The base layout (idempotent enough for a fresh lab): own chains and the jumps. */
+/**
+ * The base layout: own chains and the jumps. When the lab already holds nslab's layout
+ * (an earlier test file ran the engine), it is used as it is.
+ */
 export async function buildBaseLayout(uplinkIf = "eth0"): Promise<void> {
   requireLab();
   await sh("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+  const saved = await sh("iptables-save", []);
+  if (saved.includes(":NSLAB-FORWARD ") && saved.includes(":NSLAB-PORTS ")) return;
   await sh("iptables-restore", ["--noflush", "--wait"], [
     "*filter",
     ":NSLAB-FORWARD - [0:0]",
@@ -57,14 +62,13 @@ export async function buildBaseLayout(uplinkIf = "eth0"): Promise<void> {
     "-I POSTROUTING 1 -j NSLAB-POSTROUTING",
     "-I PREROUTING 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS",
     "-I OUTPUT 1 -m addrtype --dst-type LOCAL -j NSLAB-PORTS",
-    `-A NSLAB-POSTROUTING -s 10.200.0.0/16 -o ${uplinkIf} -j MASQUERADE`,
     "COMMIT",
     "",
   ].join("\n"));
 }
 
 /** Creates sandboxes (namespaces, veths, addresses, default routes, default chains) in batches. */
-export async function buildSandboxes(list: readonly LabSandbox[]): Promise<void> {
+export async function buildSandboxes(list: readonly LabSandbox[], uplinkIf = "eth0"): Promise<void> {
   requireLab();
   if (list.length === 0) return;
   const host: string[] = [];
@@ -88,15 +92,39 @@ export async function buildSandboxes(list: readonly LabSandbox[]): Promise<void>
     filter.push(`-A NSLAB-EGRESS -i ${hostIfName(s.id)} -m comment --comment "${ruleComment(s.id)}" -j ${egressChain(s.id)}`);
     filter.push(`-A NSLAB-INGRESS -o ${hostIfName(s.id)} -m comment --comment "${ruleComment(s.id)}" -j ${ingressChain(s.id)}`);
   }
+  filter.push("COMMIT", "*nat");
+  for (const s of list) filter.push(`-A NSLAB-POSTROUTING -s ${s.subnet} -o ${uplinkIf} -m comment --comment "${ruleComment(s.id)}" -j MASQUERADE`);
   filter.push("COMMIT", "");
   await sh("iptables-restore", ["--noflush", "--wait"], filter.join("\n"));
 }
 
-/** `iptables-save` of one table without counters and without the date comments. */
+/**
+ * `iptables-save` of one table without the date comments and without the built-in
+ * chains' counters (nf_tables prints them even without -c once a chain counts).
+ */
 export async function saveTable(table: "filter" | "nat"): Promise<string> {
   const out = await sh("iptables-save", ["-t", table]);
   return out
     .split("\n")
     .filter((l) => !l.startsWith("#"))
+    .map((l) => (l.startsWith(":") ? l.replace(/ \[\d+:\d+\]$/, "") : l))
     .join("\n");
+}
+
+/** The filter and nat tables as they are (to put them back after a test file). */
+export async function snapshotTables(): Promise<string> {
+  requireLab();
+  return sh("iptables-save", ["-t", "filter"]).then(async (filter) => `${filter}\n${await sh("iptables-save", ["-t", "nat"])}\n`);
+}
+
+/** Puts the filter and nat tables back exactly as `snapshot` holds them (one restore). */
+export async function restoreTables(snapshot: string): Promise<void> {
+  requireLab();
+  await sh("iptables-restore", ["--wait"], snapshot);
+}
+
+/** Removes the fixture's namespaces (their veths go with them). */
+export async function removeSandboxes(list: readonly LabSandbox[]): Promise<void> {
+  requireLab();
+  if (list.length) await sh("ip", ["-force", "-batch", "-"], `${list.map((s) => `netns del ${s.name}`).join("\n")}\n`);
 }
