@@ -114,8 +114,12 @@ if (buildExit !== 0) {
   heading("private lab: kernel/API tests, then Playwright");
   // Test servers, data dirs and browser profiles go under one temporary directory,
   // removed at the end when everything passed (kept for a look when something failed).
+  // Like /tmp (sticky, writable by all): programs that tests run as other users (nobody)
+  // must reach their files there.
   const labTmp = path.join(outDir, "tmp");
   fs.mkdirSync(labTmp, { recursive: true });
+  fs.chmodSync(outDir, 0o755);
+  fs.chmodSync(labTmp, 0o1777);
   const labExit = await runInherit([process.execPath, bin.lab, "--", process.execPath, path.join(root, "scripts", "test-lab.mjs"), outDir], {
     env: { TMPDIR: labTmp },
   });
