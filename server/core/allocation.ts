@@ -37,9 +37,18 @@ export const subnetSchema = z
     }
   });
 
+// Parsed CIDRs, kept: allocation sees the same few hundred subnets on every create.
+const parsed = new Map<string, { start: bigint; end: bigint }>();
+
 export function rangeOf(cidr: string, by: string): Range {
-  const a = new Address4(cidr);
-  return { start: a.startAddress().bigInt(), end: a.endAddress().bigInt(), by };
+  let r = parsed.get(cidr);
+  if (!r) {
+    const a = new Address4(cidr);
+    r = { start: a.startAddress().bigInt(), end: a.endAddress().bigInt() };
+    if (parsed.size > 50_000) parsed.clear();
+    parsed.set(cidr, r);
+  }
+  return { start: r.start, end: r.end, by };
 }
 
 const overlaps = (a: Range, b: Range) => a.start <= b.end && b.start <= a.end;
@@ -51,8 +60,12 @@ export function addressesOf(subnet: string): { hostAddress: string; address: str
 }
 
 /** Everything already taken: host addresses (their networks), host routes, sandboxes' subnets. */
-export function usedRanges(observed: Pick<Observed, "links" | "routes">, sandboxSubnets: { name: string; subnet: string | null }[]): Range[] {
+export function usedRanges(
+  observed: Pick<Observed, "links" | "routes" | "localAddresses">,
+  sandboxSubnets: { name: string; subnet: string | null }[],
+): Range[] {
   const used: Range[] = [];
+  for (const cidr of observed.localAddresses ?? []) used.push(rangeOf(cidr, `address ${cidr} on the host`));
   for (const link of observed.links) {
     for (const a of link.addresses) {
       if (a.family !== "inet") continue;

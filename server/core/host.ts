@@ -102,6 +102,8 @@ export interface TopologyNode {
   kind: "host" | "uplink" | "sandbox" | "foreign";
   label: string;
   status: string;
+  /** For sandbox nodes: what drifted or failed. */
+  statusDetail?: string;
   addresses: string[];
   /** For sandbox nodes: the mode and owner; extra fields are allowed by API.md. */
   mode?: string;
@@ -138,7 +140,7 @@ export async function topology(app: EngineApp): Promise<{ nodes: TopologyNode[];
   const managed = new Set(rows.map((r) => r.name));
   for (const row of rows) {
     const view = viewOf(app, row, observed);
-    nodes.push({ id: `sandbox:${row.name}`, kind: "sandbox", label: row.name, status: view.status, addresses: view.interfaces.flatMap((i) => i.addresses), mode: row.mode, owner: row.owner });
+    nodes.push({ id: `sandbox:${row.name}`, kind: "sandbox", label: row.name, status: view.status, ...(view.statusDetail ? { statusDetail: view.statusDetail } : {}), addresses: view.interfaces.flatMap((i) => i.addresses), mode: row.mode, owner: row.owner });
     const link = observed.links.find((l) => l.name === hostIfName(row.id));
     if (!link || !row.hostAddress) continue;
     const prefix = row.subnet?.split("/")[1];

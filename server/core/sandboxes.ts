@@ -268,7 +268,7 @@ function resolveMode(input: CreateInput): Mode {
 
 /** Checks and allocates every input against the store and the host; inserts the intents. */
 function insertIntents(tx: Db, app: EngineApp, actor: Actor, inputs: readonly CreateInput[], observed: Observed): SandboxRow[] {
-  const existing = allRows(tx);
+  const existing: { name: string; subnet: string | null }[] = tx.select({ name: sandboxes.name, subnet: sandboxes.subnet }).from(sandboxes).all();
   const used = usedRanges(observed, existing);
   const defaultEgress = observed.routes.find((r) => r.dst === "default")?.dev ?? null;
   const createdAt = new Date().toISOString();

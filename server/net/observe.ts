@@ -41,6 +41,11 @@ export interface Observed {
   tables: Tables | null;
   /** The value of net.ipv4.ip_forward (null when unreadable). */
   ipForward: boolean | null;
+  /**
+   * Local IPv4 addresses as CIDRs (`10.9.9.9/32`, `127.0.0.0/8`), when read from
+   * /proc/net/fib_trie by the light observation (the full one has them on `links`).
+   */
+  localAddresses?: string[];
 }
 
 /** The command observe runs for links, addresses, routes and namespaces. */
@@ -166,7 +171,8 @@ export function observeLight(): Observed {
       return [];
     }
   };
-  const nics = os.networkInterfaces();
+  // Interface names only; addresses come from the FIB (cheaper than getifaddrs with
+  // hundreds of veths): local addresses as LOCAL entries, subnets as routes.
   const links: ObservedLink[] = list("/sys/class/net").map((name, index) => ({
     name,
     index,
@@ -174,12 +180,19 @@ export function observeLight(): Observed {
     kind: null,
     up: true,
     peerNetnsId: null,
-    addresses: (nics[name] ?? [])
-      .filter((a) => a.family === "IPv4" && a.cidr)
-      .map((a) => ({ address: a.address, prefix: Number(a.cidr!.split("/")[1]), family: "inet" as const })),
+    addresses: [],
     rxBytes: 0,
     txBytes: 0,
   }));
+  let localAddresses: string[] = [];
+  try {
+    localAddresses = parseFibTrieLocal(fs.readFileSync("/proc/net/fib_trie", "utf8"));
+  } catch {
+    localAddresses = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a && a.family === "IPv4" && a.cidr)
+      .map((a) => a!.cidr!);
+  }
   let routes: ObservedRoute[] = [];
   try {
     routes = parseProcRoute(fs.readFileSync("/proc/net/route", "utf8"));
@@ -192,5 +205,22 @@ export function observeLight(): Observed {
     routes,
     tables: null,
     ipForward: readIpForward(),
+    localAddresses,
   };
+}
+
+/** The LOCAL entries of /proc/net/fib_trie (`|-- 10.9.9.9` then `/32 host LOCAL`) as CIDRs. */
+export function parseFibTrieLocal(text: string): string[] {
+  const out = new Set<string>();
+  let current: string | null = null;
+  for (const line of text.split("\n")) {
+    const leaf = /\|-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (leaf) {
+      current = leaf[1]!;
+      continue;
+    }
+    const entry = /^\s+\/(\d+) \S+ LOCAL\b/.exec(line);
+    if (entry && current) out.add(`${current}/${entry[1]}`);
+  }
+  return [...out];
 }
