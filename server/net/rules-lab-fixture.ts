@@ -26,12 +26,15 @@ const sh = async (file: string, args: string[], input?: string) => {
   return r.stdout;
 };
 
-/** The k-th sandbox of a fixture (k < 16384): a /30 from 10.200.0.0/16. */
+/**
+ * The k-th sandbox of a fixture (k < 16384): a /30 from 10.231.0.0/16, outside the
+ * engine's pool, so sandboxes other lab test files leave behind never collide.
+ */
 export function labSandbox(k: number, prefix = "t"): LabSandbox {
   const id = `${prefix}${String(k).padStart(9, "0")}`;
   const base = k * 4;
-  const net = `10.200.${Math.floor(base / 256)}.${base % 256}`;
-  const at = (n: number) => `10.200.${Math.floor((base + n) / 256)}.${(base + n) % 256}`;
+  const net = `10.231.${Math.floor(base / 256)}.${base % 256}`;
+  const at = (n: number) => `10.231.${Math.floor((base + n) / 256)}.${(base + n) % 256}`;
   return { id, name: `lab-${prefix}${k}`, subnet: `${net}/30`, hostAddress: at(1), address: at(2) };
 }
 
