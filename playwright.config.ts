@@ -66,25 +66,6 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
-  webServer: {
-    // One process (not npx), so stopping it leaves no orphaned next-server on the port.
-    command: `${JSON.stringify(process.execPath)} node_modules/next/dist/bin/next start -H 127.0.0.1 -p ${port}`,
-    cwd: root,
-    url: `${baseURL}/login`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "pipe",
-    stderr: "pipe",
-    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
-    env: {
-      ...(process.env as Record<string, string>),
-      NSLAB_DATA_DIR: process.env.NSLAB_E2E_DATA_DIR!,
-      NSLAB_ADMIN_PASSWORD: process.env.NSLAB_E2E_ADMIN_PASSWORD!,
-      NSLAB_HOST: "127.0.0.1",
-      NSLAB_PORT: String(port),
-      NSLAB_LOG_LEVEL: process.env.NSLAB_LOG_LEVEL ?? "warn",
-      // Same build as the one just made: `.next` by default, NSLAB_DIST_DIR when set.
-      NSLAB_DIST_DIR: process.env.NSLAB_DIST_DIR ?? ".next",
-    },
-  },
+  // The server is started from an argv array by e2e/global-setup.ts (no shell).
+  globalSetup: "./e2e/global-setup.ts",
 });

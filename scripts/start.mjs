@@ -4,6 +4,7 @@
 // the first admin's password is printed by server/auth/bootstrap.ts once the server starts.
 import { createRequire } from "node:module";
 import { bin, checkConfig, say } from "./lib.mjs";
+import { nextStartArgs } from "./next-start-args.mjs";
 
 const config = await checkConfig();
 const host = config.NSLAB_HOST;
@@ -33,5 +34,5 @@ say(`starting the console on ${host}:${port}`);
   }
 })();
 
-process.argv = [process.execPath, bin.next, "start", "-H", host, "-p", String(port)];
+process.argv = [process.execPath, bin.next, ...nextStartArgs(host, port)];
 createRequire(import.meta.url)(bin.next);

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { requireLab } from "./lab";
+import { nextStartArgs } from "../scripts/next-start-args.mjs";
 
 export interface TestServer {
   baseURL: string;
@@ -46,7 +47,7 @@ export async function startServer(options: { env?: Record<string, string>; dataD
   let log = "";
 
   const start = async () => {
-    child = execa(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+    child = execa(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), ...nextStartArgs("127.0.0.1", port)], {
       cwd: root,
       env: {
         NSLAB_DATA_DIR: dataDir,

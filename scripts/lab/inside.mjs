@@ -6,6 +6,7 @@ import { execa } from "execa";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LAB } from "./constants.mjs";
+import { killLabLeftovers } from "./leftovers.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const run = (file, ...args) => execa(file, args, { stdio: ["ignore", "inherit", "inherit"] });
@@ -69,4 +70,8 @@ const env = {
 const child = await execa(command[0], command.slice(1), { stdio: "inherit", reject: false, env });
 world.kill("SIGTERM");
 await world;
+// Programs started detached inside sandboxes outlive the test that made them: end them
+// with the lab, or they would keep its namespaces (and a port) alive.
+const leftovers = await killLabLeftovers();
+if (leftovers > 0) console.error(`lab: ended ${leftovers} process(es) left running inside the lab`);
 process.exit(child.exitCode ?? 1);

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { LAB } from "./constants.mjs";
+import { killNetnsProcesses } from "./leftovers.mjs";
 
 /**
  * True when this process's network namespace is not the host's: enter.mjs records the
@@ -64,6 +65,8 @@ export async function resetLab({ ipForward }) {
   const namespaces = list.exitCode === 0 && list.stdout.trim() ? JSON.parse(list.stdout).map((n) => n.name) : [];
   for (const name of namespaces) {
     if (name === LAB.worldNetns) continue;
+    // Deleting a namespace only unmounts it: programs inside would live on, unseen.
+    await killNetnsProcesses(name);
     await execa("ip", ["netns", "delete", name], { reject: false });
     fs.rmSync(path.join("/etc/netns", name), { recursive: true, force: true });
     removed.push(`netns ${name}`);
