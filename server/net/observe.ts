@@ -5,7 +5,8 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import type { Runner } from "./runner";
+import { CommandError, type Runner } from "./runner";
+import { AppError } from "../errors";
 import { parseIptablesSave, type Tables } from "./iptables";
 
 export interface ObservedNamespace {
@@ -110,14 +111,26 @@ function readIpForward(): boolean | null {
 
 /** Reads the host: links/addresses/routes/namespaces, and the firewall unless `firewall: false`. */
 export async function observe(runner: Runner, options: { firewall?: boolean } = {}): Promise<Observed> {
-  const ip = await runner.run(IP_OBSERVE_COMMAND);
-  const parsed = parseIpObserve(ip.stdout);
+  const ip = await read(runner, IP_OBSERVE_COMMAND);
+  const parsed = parseIpObserve(ip);
   let tables: Tables | null = null;
-  if (options.firewall !== false) {
-    const saved = await runner.run(IPTABLES_SAVE_COMMAND);
-    tables = parseIptablesSave(saved.stdout);
-  }
+  if (options.firewall !== false) tables = parseIptablesSave(await read(runner, IPTABLES_SAVE_COMMAND));
   return { ...parsed, tables, ipForward: readIpForward() };
+}
+
+/** Runs a read; a host that cannot answer it (tool missing, no privilege) is HOST_UNSUPPORTED. */
+async function read(runner: Runner, command: { argv: string[]; input?: string }): Promise<string> {
+  try {
+    return (await runner.run(command)).stdout;
+  } catch (error) {
+    if (error instanceof CommandError) {
+      throw new AppError("HOST_UNSUPPORTED", `Cannot read the host's network state (${command.argv.join(" ")}): ${error.stderr.trim() || error.message}`, {
+        command: [...command.argv],
+        stderr: error.stderr,
+      }, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /** The name of the namespace with host-side id `id`, if listed. */
