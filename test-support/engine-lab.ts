@@ -37,6 +37,13 @@ export class LabRunner implements Runner {
   }
   disarm(): void {
     this.failAt = null;
+    this.failWhenPredicate = null;
+  }
+  private failWhenPredicate: ((c: Command) => boolean) | null = null;
+  /** Fails every command matching `predicate` (undos that do not match still run). */
+  failWhen(predicate: (c: Command) => boolean, mode: "before" | "after" = "before"): void {
+    this.failWhenPredicate = predicate;
+    this.mode = mode;
   }
   /** Commands that changed (or would have changed) the host since `from`. */
   changesSince(from: number): Command[] {
@@ -45,6 +52,10 @@ export class LabRunner implements Runner {
 
   async run(command: Command): Promise<CommandResult> {
     this.log.push(command);
+    if (this.failWhenPredicate?.(command)) {
+      if (this.mode === "after") await this.inner.run(command).catch(() => undefined);
+      throw new CommandError(command.argv, 1, "", "injected failure (matching command)", false);
+    }
     if (!isRead(command) && this.failAt !== null) {
       const k = this.changes++;
       if (k === this.failAt) {

@@ -347,6 +347,39 @@ describe("fault injection: a failure at any step undoes everything", () => {
   });
 });
 
+describe("fault injection on delete: a failed delete leaves the sandbox as it was", () => {
+  const cases = [
+    { step: "firewall", match: (input: string) => input.includes("-D NSLAB-EGRESS"), mode: "before" as const },
+    { step: "namespaces", match: (input: string) => input.includes("netns del fd-"), mode: "before" as const },
+    { step: "namespaces", match: (input: string) => input.includes("netns del fd-"), mode: "after" as const },
+  ];
+  for (const c of cases) {
+    it(`the ${c.step} step fails (${c.mode} running it) → APPLY_FAILED, still stored, still working`, async () => {
+      await alice().sandbox.createMany({ sandboxes: [{ name: "fd-a" }, { name: "fd-b", mode: "routed" }, { name: "fd-c", mode: "isolated" }] });
+      const before = await snapshot();
+      app.runner.failWhen((cmd) => !!cmd.input && c.match(cmd.input), c.mode);
+      let f: Awaited<ReturnType<typeof failure>>;
+      try {
+        f = await failure(alice().sandbox.deleteMany({ names: ["fd-a", "fd-b", "fd-c"] }));
+      } finally {
+        app.runner.disarm();
+      }
+      expect(f.appCode).toBe("APPLY_FAILED");
+      expect(f.detail?.stderr).toBe("injected failure (matching command)");
+      const list = await admin().sandbox.list();
+      const mine = list.sandboxes.filter((s) => s.name.startsWith("fd-"));
+      expect(mine.map((s) => `${s.name}:${s.status}`)).toEqual(["fd-a:ok", "fd-b:ok", "fd-c:ok"]);
+      if (c.mode === "before") expect(await snapshot()).toEqual(before);
+      const a = mine[0]!;
+      expect(await probe("fd-a", world, port)).toEqual({ kind: "ok", body: lab.uplinkAddr });
+      expect(await ping("fd-a", a.hostAddress!)).toBe(`reply ${a.hostAddress}`);
+      expect(await probe("fd-b", world, port)).toEqual({ kind: "ok", body: mine[1]!.address });
+      await alice().sandbox.deleteMany({ names: ["fd-a", "fd-b", "fd-c"] });
+      expect(storedNames().filter((n) => n.startsWith("fd-"))).toEqual([]);
+    });
+  }
+});
+
 describe("drift and reconcile", () => {
   it("flushed chains are reported as drift and restored by reconcile; the sandbox works again", async () => {
     const a = await alice().sandbox.get({ name: "nat1" });

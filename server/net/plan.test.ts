@@ -251,7 +251,7 @@ describe("planDelete", () => {
 
   it("removes what is there, marked rules of other areas (ports) included (golden)", () => {
     expect(renderPlan(planDelete([spec()], afterCreate()))).toMatchInlineSnapshot(`
-      "#0 firewall
+      "#0 firewall (filter) [atomic]
         do: iptables-restore --noflush --wait
             | *filter
             | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
@@ -259,10 +259,6 @@ describe("planDelete", () => {
             | -F NSLAB-I-sabcdefgh1
             | -X NSLAB-E-sabcdefgh1
             | -X NSLAB-I-sabcdefgh1
-            | COMMIT
-            | *nat
-            | -D NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
-            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
         undo: iptables-restore --noflush --wait
             | *filter
@@ -272,12 +268,18 @@ describe("planDelete", () => {
             | -A NSLAB-E-sabcdefgh1 -m comment --comment nslab:sabcdefgh1:policy -j RETURN
             | -A NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
             | COMMIT
+      #1 firewall (nat) [atomic]
+        do: iptables-restore --noflush --wait
+            | *nat
+            | -D NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
         undo: iptables-restore --noflush --wait
             | *nat
             | -A NSLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment nslab:sabcdefgh1:port:pabcdefgh1 -j DNAT --to-destination 10.200.0.2:80
             | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
-      #1 host: remove 1 namespace(s)
+      #2 host: remove 1 namespace(s)
         do: ip -batch -
             | link del dev nslsabcdefgh1
             | netns del alpha
@@ -292,7 +294,7 @@ describe("planDelete", () => {
             | addr replace 10.200.0.2/30 dev eth0
             | link set dev eth0 up
             | route replace default via 10.200.0.1 dev eth0
-      #2 remove resolv.conf of alpha [atomic]
+      #3 remove resolv.conf of alpha [atomic]
         do: remove /etc/netns/alpha/resolv.conf
         undo: (none)"
     `);
@@ -426,7 +428,7 @@ describe("planDeleteFast", () => {
     const o = observed();
     o.namespaces.push({ name: "alpha", id: 1 });
     expect(renderPlan(planDeleteFast([spec()], o, { without: [":NSLAB-PORTS - [0:0]"], all: [":NSLAB-PORTS - [0:0]", "-A NSLAB-PORTS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.200.0.2:80"] }))).toMatchInlineSnapshot(`
-      "#0 firewall
+      "#0 firewall (filter) [atomic]
         do: iptables-restore --noflush --wait
             | *filter
             | -D NSLAB-EGRESS -i nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-E-sabcdefgh1
@@ -436,10 +438,6 @@ describe("planDeleteFast", () => {
             | -F NSLAB-I-sabcdefgh1
             | -X NSLAB-E-sabcdefgh1
             | -X NSLAB-I-sabcdefgh1
-            | COMMIT
-            | *nat
-            | :NSLAB-PORTS - [0:0]
-            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | COMMIT
         undo: iptables-restore --noflush --wait
             | *filter
@@ -454,13 +452,19 @@ describe("planDeleteFast", () => {
             | -A NSLAB-INGRESS -o nslsabcdefgh1 -m comment --comment nslab:sabcdefgh1 -j NSLAB-I-sabcdefgh1
             | -A NSLAB-GATEWAY -d 10.200.0.1/32 -i nslsabcdefgh1 -p icmp -m icmp --icmp-type 8 -m comment --comment nslab:sabcdefgh1 -j ACCEPT
             | COMMIT
+      #1 firewall (nat) [atomic]
+        do: iptables-restore --noflush --wait
+            | *nat
+            | :NSLAB-PORTS - [0:0]
+            | -D NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
+            | COMMIT
         undo: iptables-restore --noflush --wait
             | *nat
             | :NSLAB-PORTS - [0:0]
             | -A NSLAB-POSTROUTING -s 10.200.0.0/30 -o eth0 -m comment --comment nslab:sabcdefgh1 -j MASQUERADE
             | -A NSLAB-PORTS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.200.0.2:80
             | COMMIT
-      #1 host: remove 1 namespace(s)
+      #2 host: remove 1 namespace(s)
         do: ip -batch -
             | link del dev nslsabcdefgh1
             | netns del alpha
@@ -475,7 +479,7 @@ describe("planDeleteFast", () => {
             | addr replace 10.200.0.2/30 dev eth0
             | link set dev eth0 up
             | route replace default via 10.200.0.1 dev eth0
-      #2 remove resolv.conf of alpha [atomic]
+      #3 remove resolv.conf of alpha [atomic]
         do: remove /etc/netns/alpha/resolv.conf
         undo: (none)"
     `);

@@ -142,22 +142,41 @@ function addBaseRepairs(observed: Observed, parts: Record<TableName, RestorePart
 }
 
 /**
- * The restore step for the pieces: ONE `iptables-restore --noflush --wait` holding a
- * section per table, each its own transaction (COMMIT). With one table the step is
- * atomic; with two, the filter section may land while the nat one is refused, so the
- * step's own undo (one restore per table, best effort) runs too.
+ * The restore step(s) for the pieces. Each table is its own transaction (COMMIT).
+ *
+ * `combine: true` puts both tables in ONE `iptables-restore --noflush --wait` (one
+ * process). The nat section can then be refused after the filter one landed, so the
+ * step is not atomic and apply runs its own undo too: safe only when the undo DELETES
+ * what the step added (a `-D` of a line that is not there makes that undo's restore
+ * refuse as a whole, changing nothing). Plans whose undo ADDS lines back (deletions)
+ * use one atomic restore per table instead.
  */
 function restoreSteps(
   title: string,
   parts: Record<TableName, RestoreParts>,
   undo: Record<TableName, RestoreParts> | null,
+  combine = false,
 ): Step[] {
-  const texts = (["filter", "nat"] as const).map((t) => restoreText(t, parts[t])).filter((t): t is string => !!t);
-  if (texts.length === 0) return [];
-  const undos = undo
-    ? (["filter", "nat"] as const).map((t) => restoreText(t, undo[t])).filter((t): t is string => !!t).map((t) => run(restore(t)))
-    : [];
-  return [{ title, do: run(restore(texts.join(""))), undo: undos, atomic: texts.length === 1 }];
+  const tables = (["filter", "nat"] as const).filter((t) => restoreText(t, parts[t]));
+  const undoOf = (t: TableName) => {
+    const text = undo ? restoreText(t, undo[t]) : null;
+    return text ? [run(restore(text))] : [];
+  };
+  if (tables.length === 0) return [];
+  if (combine && tables.length > 1) {
+    return [{
+      title,
+      do: run(restore(tables.map((t) => restoreText(t, parts[t])!).join(""))),
+      undo: tables.flatMap(undoOf),
+      atomic: false,
+    }];
+  }
+  return tables.map((t) => ({
+    title: tables.length > 1 ? `${title} (${t})` : title,
+    do: run(restore(restoreText(t, parts[t])!)),
+    undo: undoOf(t),
+    atomic: true,
+  }));
 }
 
 const newParts = (): Record<TableName, RestoreParts> => ({ filter: emptyParts(), nat: emptyParts() });
@@ -209,7 +228,8 @@ export function planCreate(specs: readonly SandboxSpec[], observed: Observed): S
     addSandboxFirewall(s, parts);
     sandboxFirewallUndo(s, undo);
   }
-  steps.push(...restoreSteps("firewall", parts, undo));
+  // The undo only deletes what this adds: one process for both tables is safe.
+  steps.push(...restoreSteps("firewall", parts, undo, true));
   return steps;
 }
 
