@@ -16,7 +16,7 @@ import { CommandError, ExecaRunner, type Command, type CommandResult, type Runne
 import { requireLab } from "./lab";
 
 /** True for the commands that read the host (observe); every other command changes it. */
-export const isRead = (c: Command) => c.argv[0] === "iptables-save" || c.argv.includes("-j") || (c.argv[0] === "iptables" && c.argv[1] === "-V");
+export const isRead = (c: Command) => c.argv[0]!.endsWith("-save") || c.argv.includes("-j") || (c.argv[0] === "iptables" && c.argv[1] === "-V");
 
 /**
  * A real runner that records every command and, when armed, fails the k-th command

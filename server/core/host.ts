@@ -80,6 +80,41 @@ export function hostWarnings(observed: Observed, egresses: string[]): string[] {
   return warnings;
 }
 
+/**
+ * Other packet filters that can drop sandboxes' traffic where nslab's rules do not reach:
+ * nftables base chains (tables other than iptables-nft's own) on the forward hook with
+ * policy drop, and iptables-legacy rules beside the nft backend. Reads only; a tool that
+ * is missing is skipped.
+ */
+export async function otherFilterWarnings(app: Pick<App, "runner">): Promise<string[]> {
+  const warnings: string[] = [];
+  try {
+    const { stdout } = await app.runner.run({ argv: ["nft", "-j", "list", "chains"] });
+    const items = (JSON.parse(stdout) as { nftables?: { chain?: { family: string; table: string; name: string; hook?: string; policy?: string } }[] }).nftables ?? [];
+    for (const { chain } of items) {
+      if (!chain?.hook) continue;
+      const iptablesOwn = (chain.family === "ip" || chain.family === "ip6") && ["filter", "nat", "mangle", "raw", "security"].includes(chain.table);
+      if (iptablesOwn) continue;
+      if ((chain.hook === "forward" || chain.hook === "input") && chain.policy === "drop") {
+        warnings.push(`nftables chain ${chain.family} ${chain.table} ${chain.name} (hook ${chain.hook}) has policy drop: it is evaluated besides nslab's iptables rules and may block sandboxes`);
+      }
+    }
+  } catch {
+    // nft missing or unreadable: nothing to say
+  }
+  try {
+    const { stdout } = await app.runner.run({ argv: ["iptables-legacy-save"] });
+    const rules = stdout.split("\n").filter((l) => l.startsWith("-A "));
+    const drops = stdout.split("\n").filter((l) => /^:(FORWARD|INPUT) DROP/.test(l));
+    if (rules.length || drops.length) {
+      warnings.push(`iptables-legacy holds ${rules.length} rule(s)${drops.length ? " and a DROP policy" : ""} beside the nft backend: packets pass both, and those rules may block sandboxes`);
+    }
+  } catch {
+    // no legacy tool
+  }
+  return warnings;
+}
+
 /** host.info */
 export async function hostInfo(app: EngineApp): Promise<HostInfo> {
   const observed = await observe(app.runner);
@@ -93,7 +128,7 @@ export async function hostInfo(app: EngineApp): Promise<HostInfo> {
     uplinks: uplinksOf(observed),
     ipForward: observed.ipForward,
     firewallBackend: await firewallBackend(app),
-    warnings: hostWarnings(observed, egresses),
+    warnings: [...hostWarnings(observed, egresses), ...(await otherFilterWarnings(app))],
   };
 }
 

@@ -526,6 +526,18 @@ describe("host.info and topology.get", () => {
     expect(topo.edges.some((e) => e.id === "nat:routed1")).toBe(false);
   });
 
+  it("warns about another tool's nftables forward chain with policy drop", async () => {
+    await labRun("nft", ["add", "table", "inet", "othertool"]);
+    await labRun("nft", ["add", "chain", "inet", "othertool", "passage", "{ type filter hook forward priority 10; policy drop; }"]);
+    try {
+      const info = await admin().host.info();
+      expect(info.warnings.join("\n")).toContain("nftables chain inet othertool passage (hook forward) has policy drop");
+    } finally {
+      await labRun("nft", ["delete", "table", "inet", "othertool"]);
+    }
+    expect((await admin().host.info()).warnings).toEqual([]);
+  });
+
   it("warns about a FORWARD policy of DROP", async () => {
     await labRun("iptables", ["-P", "FORWARD", "DROP"]);
     try {
