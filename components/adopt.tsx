@@ -3,7 +3,6 @@
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "./trpc-provider";
-import { readError } from "./errors";
 import { canOperate, useSession } from "./session";
 import { ConfirmDialog } from "./ui";
 
@@ -39,13 +38,9 @@ export function AdoptButton({ name, className = "" }: { name: string; className?
         open={open}
         title={`Adopt ${name}?`}
         confirmLabel="Adopt"
-        pending={adopt.isPending}
-        error={adopt.error ? readError(adopt.error) : null}
+        mutation={adopt}
         onConfirm={() => adopt.mutate({ name })}
-        onClose={() => {
-          adopt.reset();
-          setOpen(false);
-        }}
+        onClose={() => setOpen(false)}
       >
         <p>
           nslab takes <strong className="font-mono">{name}</strong> under management as it is, with you as its owner. From then on it can be changed and deleted

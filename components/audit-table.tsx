@@ -3,25 +3,10 @@
 import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "./trpc-provider";
-import { readError } from "./errors";
-import { Badge, Button, ErrorBanner, Muted, Time, table } from "./ui";
+import type { AuditFilter } from "./api-types";
+import { Badge, Button, DataTable, Muted, QueryStatus, Time, table } from "./ui";
 
-export interface AuditFilter {
-  user?: string;
-  sandbox?: string;
-  action?: string;
-}
-
-interface AuditRow {
-  id: number;
-  at: string;
-  user: string;
-  action: string;
-  target: string | null;
-  input: unknown;
-  result: "ok" | "error";
-  error?: string;
-}
+export type { AuditFilter };
 
 /**
  * Audit rows for a filter, newest first, paged with the `before` cursor: "Older" moves
@@ -42,57 +27,42 @@ export function AuditTable({ filter, pageSize = 50, compact = false }: { filter:
     ...trpc.audit.list.queryOptions({ ...clean, limit: pageSize + 1, ...(before ? { before } : {}) }),
     placeholderData: keepPreviousData,
   });
-  const data = (rows.data ?? []) as AuditRow[];
+  const data = rows.data ?? [];
   const shown = data.slice(0, pageSize);
   const hasOlder = data.length > pageSize;
   const page = cursors.length;
 
   return (
     <div className="space-y-3">
-      {rows.error ? <ErrorBanner error={readError(rows.error)} /> : null}
-      {rows.isPending ? <Muted>Loading…</Muted> : null}
+      <QueryStatus query={rows} />
       {rows.data && shown.length === 0 ? <Muted>No audit entries{Object.keys(clean).length ? " match this filter" : ""}.</Muted> : null}
       {shown.length > 0 ? (
-        <div className={table.wrap}>
-          <table className={table.table} aria-label="Audit log">
-            <thead>
-              <tr>
-                <th className={table.th}>When</th>
-                <th className={table.th}>User</th>
-                <th className={table.th}>Action</th>
-                <th className={table.th}>Target</th>
-                <th className={table.th}>Result</th>
-                {compact ? null : <th className={table.th}>Input</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((row) => (
-                <tr key={row.id} className={table.row} data-testid="audit-row" data-result={row.result} data-action={row.action}>
-                  <td className={`${table.td} text-xs text-slate-600`}>
-                    <Time at={row.at} />
-                  </td>
-                  <td className={table.td}>{row.user}</td>
-                  <td className={`${table.td} font-mono text-xs`}>{row.action}</td>
-                  <td className={`${table.td} break-all font-mono text-xs`}>{row.target ?? ""}</td>
-                  <td className={table.td}>
-                    {row.result === "ok" ? <Badge tone="green">ok</Badge> : <Badge tone="rose">error</Badge>}
-                    {row.error ? <p className="mt-0.5 max-w-xs text-xs break-words text-rose-700">{row.error}</p> : null}
-                  </td>
-                  {compact ? null : (
-                    <td className={`${table.td} max-w-sm`}>
-                      {row.input !== null && row.input !== undefined ? (
-                        <details>
-                          <summary className="cursor-pointer text-xs text-slate-500">show</summary>
-                          <pre className="mt-1 max-h-48 overflow-auto rounded bg-slate-50 p-1.5 font-mono text-xs">{JSON.stringify(row.input, null, 2)}</pre>
-                        </details>
-                      ) : null}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Audit log" columns={["When", "User", "Action", "Target", "Result", !compact && "Input"]}>
+          {shown.map((row) => (
+            <tr key={row.id} className={table.row} data-testid="audit-row" data-result={row.result} data-action={row.action}>
+              <td className={`${table.td} text-xs text-slate-600`}>
+                <Time at={row.at} />
+              </td>
+              <td className={table.td}>{row.user}</td>
+              <td className={`${table.td} font-mono text-xs`}>{row.action}</td>
+              <td className={`${table.td} break-all font-mono text-xs`}>{row.target ?? ""}</td>
+              <td className={table.td}>
+                {row.result === "ok" ? <Badge tone="green">ok</Badge> : <Badge tone="rose">error</Badge>}
+                {row.error ? <p className="mt-0.5 max-w-xs text-xs break-words text-rose-700">{row.error}</p> : null}
+              </td>
+              {compact ? null : (
+                <td className={`${table.td} max-w-sm`}>
+                  {row.input !== null && row.input !== undefined ? (
+                    <details>
+                      <summary className="cursor-pointer text-xs text-slate-500">show</summary>
+                      <pre className="mt-1 max-h-48 overflow-auto rounded bg-slate-50 p-1.5 font-mono text-xs">{JSON.stringify(row.input, null, 2)}</pre>
+                    </details>
+                  ) : null}
+                </td>
+              )}
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <nav aria-label="Audit pages" className="flex flex-wrap items-center gap-2">
         <Button variant="secondary" disabled={page === 1} onClick={() => setCursors([undefined])}>

@@ -4,8 +4,8 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "./trpc-provider";
 import { readError } from "./errors";
-import { Button, Card, ErrorBanner, Field, Muted, inputClass, onlyFieldErrors, selectClass, table } from "./ui";
-import type { Port, Sandbox } from "./model";
+import type { Sandbox } from "./api-types";
+import { ACTIONS_COLUMN, Button, CallError, Card, DataTable, ErrorBanner, Field, Muted, inputClass, selectClass, table } from "./ui";
 
 /** Host ports forwarded into the sandbox (DNAT): list, publish, remove. */
 export function PortsPanel({ sandbox, editable }: { sandbox: Sandbox; editable: boolean }) {
@@ -27,56 +27,39 @@ export function PortsPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
   );
   const remove = useMutation(trpc.port.delete.mutationOptions({ onSuccess: refresh }));
   const error = add.error ? readError(add.error) : null;
-  const list = (ports.data ?? []) as Port[];
+  const list = ports.data ?? [];
   const toNumber = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : (s as unknown as number));
 
   return (
     <Card title="Published ports">
-      {ports.error ? <ErrorBanner error={readError(ports.error)} /> : null}
+      <CallError error={ports.error} />
       {ports.data && list.length === 0 ? <Muted>No published ports.</Muted> : null}
       {list.length > 0 ? (
-        <div className={table.wrap}>
-          <table className={table.table} aria-label="Published ports">
-            <thead>
-              <tr>
-                <th className={table.th}>Protocol</th>
-                <th className={table.th}>Host port</th>
-                <th className={table.th}>→ Sandbox</th>
-                {editable ? (
-                  <th className={`${table.th} text-right`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((p) => (
-                <tr key={p.id} className={table.row} data-testid={`port-row-${p.hostPort}`}>
-                  <td className={table.td}>{p.protocol}</td>
-                  <td className={`${table.td} font-mono`}>{p.hostPort}</td>
-                  <td className={`${table.td} font-mono`}>
-                    {sandbox.address ?? sandbox.name}:{p.sandboxPort}
-                  </td>
-                  {editable ? (
-                    <td className={`${table.td} text-right`}>
-                      <Button
-                        variant="ghost"
-                        className="text-rose-700 hover:bg-rose-50"
-                        aria-label={`Unpublish ${p.protocol} port ${p.hostPort}`}
-                        disabled={remove.isPending}
-                        onClick={() => remove.mutate({ sandbox: sandbox.name, id: p.id })}
-                      >
-                        Remove
-                      </Button>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Published ports" columns={["Protocol", "Host port", "→ Sandbox", editable && ACTIONS_COLUMN]}>
+          {list.map((p) => (
+            <tr key={p.id} className={table.row} data-testid={`port-row-${p.hostPort}`}>
+              <td className={table.td}>{p.protocol}</td>
+              <td className={`${table.td} font-mono`}>{p.hostPort}</td>
+              <td className={`${table.td} font-mono`}>
+                {sandbox.address ?? sandbox.name}:{p.sandboxPort}
+              </td>
+              {editable ? (
+                <td className={`${table.td} text-right`}>
+                  <Button
+                    variant="ghost-danger"
+                    aria-label={`Unpublish ${p.protocol} port ${p.hostPort}`}
+                    disabled={remove.isPending}
+                    onClick={() => remove.mutate({ sandbox: sandbox.name, id: p.id })}
+                  >
+                    Remove
+                  </Button>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
-      {remove.error ? <ErrorBanner error={readError(remove.error)} /> : null}
+      <CallError error={remove.error} />
       {editable ? (
         <form
           aria-label="Publish a port"
@@ -105,11 +88,7 @@ export function PortsPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
               {add.isPending ? "Publishing…" : "Publish"}
             </Button>
           </div>
-          {error && !onlyFieldErrors(error, ["protocol", "hostPort", "sandboxPort"]) ? (
-            <div className="sm:col-span-4">
-              <ErrorBanner error={error} />
-            </div>
-          ) : null}
+          <ErrorBanner error={error} fields={["protocol", "hostPort", "sandboxPort"]} className="sm:col-span-4" />
         </form>
       ) : null}
     </Card>

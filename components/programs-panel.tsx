@@ -6,8 +6,8 @@ import { useSubscription } from "@trpc/tanstack-react-query";
 import { useTRPC } from "./trpc-provider";
 import { readError } from "./errors";
 import { useSession } from "./session";
-import { Badge, Button, Card, ErrorBanner, Field, Muted, Time, inputClass, onlyFieldErrors, selectClass, table } from "./ui";
-import type { Program, Sandbox } from "./model";
+import type { Program, Sandbox } from "./api-types";
+import { ACTIONS_COLUMN, Badge, Button, CallError, Card, DataTable, ErrorBanner, Field, Muted, Time, inputClass, selectClass, table } from "./ui";
 
 /**
  * Splits a command line into argv the way a person expects (spaces separate; '…' and "…"
@@ -69,7 +69,7 @@ export function ProgramsPanel({ sandbox, editable }: { sandbox: Sandbox; editabl
   );
   const stop = useMutation(trpc.process.stop.mutationOptions({ onSettled: refresh }));
   const error = start.error ? readError(start.error) : null;
-  const list = useMemo(() => [...((programs.data ?? []) as Program[])].sort((a, b) => b.startedAt.localeCompare(a.startedAt)), [programs.data]);
+  const list = useMemo(() => [...(programs.data ?? [])].sort((a, b) => b.startedAt.localeCompare(a.startedAt)), [programs.data]);
   const argvErrors = { argv: argv === null ? ["a quote is not closed"] : [] };
   const fieldErrors = { ...(error?.fieldErrors ?? {}), ...(argv === null ? argvErrors : {}) };
 
@@ -126,68 +126,47 @@ export function ProgramsPanel({ sandbox, editable }: { sandbox: Sandbox; editabl
               ))}
             </p>
           ) : null}
-          {error && !onlyFieldErrors(error, ["argv", "user", "cwd", "env"]) ? <ErrorBanner error={error} /> : null}
+          <ErrorBanner error={error} fields={["argv", "user", "cwd", "env"]} />
           <Button type="submit" disabled={start.isPending || !argv?.length || !user}>
             {start.isPending ? "Starting…" : "Start program"}
           </Button>
         </form>
       ) : null}
-      {programs.error ? <ErrorBanner error={readError(programs.error)} /> : null}
+      <CallError error={programs.error} />
       {programs.data && list.length === 0 ? <Muted>No programs have run here.</Muted> : null}
       {list.length > 0 ? (
-        <div className={table.wrap}>
-          <table className={table.table} aria-label="Programs">
-            <thead>
-              <tr>
-                <th className={table.th}>Command</th>
-                <th className={table.th}>User</th>
-                <th className={table.th}>PID</th>
-                <th className={table.th}>State</th>
-                <th className={table.th}>Started</th>
-                <th className={`${table.th} text-right`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((p) => (
-                <tr key={p.id} className={`${table.row} ${following === p.id ? "bg-indigo-50/60" : ""}`} data-testid={`program-row-${p.id}`} data-state={p.state}>
-                  <td className={`${table.td} max-w-md break-all font-mono text-xs`}>{p.argv.join(" ")}</td>
-                  <td className={`${table.td} font-mono text-xs`}>{p.user}</td>
-                  <td className={`${table.td} tabular-nums`}>{p.pid ?? ""}</td>
-                  <td className={table.td}>
-                    <Badge tone={p.state === "running" ? "green" : p.exitCode === 0 ? "slate" : "amber"}>{stateLabel(p)}</Badge>
-                  </td>
-                  <td className={`${table.td} text-xs`}>
-                    <Time at={p.startedAt} />
-                    <span className="block text-slate-500">by {p.startedBy}</span>
-                  </td>
-                  <td className={`${table.td} whitespace-nowrap text-right`}>
-                    <Button variant="ghost" onClick={() => setFollowing(following === p.id ? null : p.id)} aria-pressed={following === p.id} aria-label={`Log of ${p.id}`}>
-                      {following === p.id ? "Hide log" : "Log"}
-                    </Button>
-                    {editable && p.state === "running" ? (
-                      <Button variant="ghost" className="text-rose-700 hover:bg-rose-50" aria-label={`Stop ${p.id}`} disabled={stop.isPending} onClick={() => stop.mutate({ id: p.id })}>
-                        Stop
-                      </Button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Programs" columns={["Command", "User", "PID", "State", "Started", ACTIONS_COLUMN]}>
+          {list.map((p) => (
+            <tr key={p.id} className={`${table.row} ${following === p.id ? "bg-indigo-50/60" : ""}`} data-testid={`program-row-${p.id}`} data-state={p.state}>
+              <td className={`${table.td} max-w-md break-all font-mono text-xs`}>{p.argv.join(" ")}</td>
+              <td className={`${table.td} font-mono text-xs`}>{p.user}</td>
+              <td className={`${table.td} tabular-nums`}>{p.pid ?? ""}</td>
+              <td className={table.td}>
+                <Badge tone={p.state === "running" ? "green" : p.exitCode === 0 ? "slate" : "amber"}>{stateLabel(p)}</Badge>
+              </td>
+              <td className={`${table.td} text-xs`}>
+                <Time at={p.startedAt} />
+                <span className="block text-slate-500">by {p.startedBy}</span>
+              </td>
+              <td className={`${table.td} whitespace-nowrap text-right`}>
+                <Button variant="ghost" onClick={() => setFollowing(following === p.id ? null : p.id)} aria-pressed={following === p.id} aria-label={`Log of ${p.id}`}>
+                  {following === p.id ? "Hide log" : "Log"}
+                </Button>
+                {editable && p.state === "running" ? (
+                  <Button variant="ghost-danger" aria-label={`Stop ${p.id}`} disabled={stop.isPending} onClick={() => stop.mutate({ id: p.id })}>
+                    Stop
+                  </Button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
-      {stop.error ? <ErrorBanner error={readError(stop.error)} /> : null}
+      <CallError error={stop.error} />
       {following ? <LogView key={following} id={following} onEnded={refresh} /> : null}
     </Card>
   );
 }
-
-type OutputEvent =
-  | { kind: "output"; stream: "stdout" | "stderr"; data: string }
-  | { kind: "skipped"; stream: "stdout" | "stderr"; bytes: number }
-  | { kind: "exit"; exitCode: number | null; signal: string | null };
 
 interface Chunk {
   stream: "stdout" | "stderr" | "note";
@@ -202,15 +181,14 @@ function LogView({ id, onEnded }: { id: string; onEnded: () => void }) {
   const [ended, setEnded] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
   const box = useRef<HTMLPreElement>(null);
-  const initial = logs.data as { stdout: string; stderr: string; cursor?: string; state?: string; truncated?: boolean } | undefined;
+  const initial = logs.data;
 
   const sub = useSubscription(
     trpc.process.output.subscriptionOptions(
       { id, ...(initial?.cursor ? { lastEventId: initial.cursor } : {}) },
       {
         enabled: !!initial,
-        onData: (raw: unknown) => {
-          const event = ((raw as { data?: unknown })?.data ?? raw) as OutputEvent;
+        onData: ({ data: event }) => {
           if (event.kind === "output") setChunks((c) => [...c, { stream: event.stream, text: event.data }]);
           else if (event.kind === "skipped") setChunks((c) => [...c, { stream: "note", text: `\n[… ${event.bytes} bytes of ${event.stream} skipped …]\n` }]);
           else if (event.kind === "exit") {

@@ -3,9 +3,10 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "./trpc-provider";
-import { readError, type ShownError } from "./errors";
-import { Badge, Button, Card, ConfirmDialog, Dialog, ErrorBanner, Field, Muted, inputClass, onlyFieldErrors, selectClass, table } from "./ui";
-import { formatBytes, formatCount, type PolicyAction, type Rule, type RuleList, type Sandbox } from "./model";
+import { readError } from "./errors";
+import { formatBytes, formatCount } from "./format";
+import type { PolicyAction, Rule, RuleList, Sandbox } from "./api-types";
+import { ACTIONS_COLUMN, Badge, Button, CallError, Card, ConfirmDialog, DataTable, Dialog, ErrorBanner, Field, FormActions, Muted, QueryStatus, inputClass, selectClass, table } from "./ui";
 
 type Direction = Rule["direction"];
 interface RuleDraft {
@@ -80,11 +81,6 @@ function RuleFields({ draft, set, errors, compact }: { draft: RuleDraft; set: (d
   );
 }
 
-function FormError({ error }: { error: ShownError | null }) {
-  if (!error || onlyFieldErrors(error, RULE_FIELDS)) return null;
-  return <ErrorBanner error={error} />;
-}
-
 /** What happens to traffic no rule matched, per direction, shown big; owners can flip it. */
 export function PolicyPanel({ sandbox, rules, editable }: { sandbox: Sandbox; rules: RuleList | undefined; editable: boolean }) {
   const trpc = useTRPC();
@@ -96,7 +92,7 @@ export function PolicyPanel({ sandbox, rules, editable }: { sandbox: Sandbox; ru
   );
   const policy = rules?.policy ?? { ...sandbox.policy, egressPackets: 0, ingressPackets: 0 };
   const box = (direction: Direction, words: string) => {
-    const value = policy[direction] as PolicyAction;
+    const value = policy[direction];
     const packets = direction === "egress" ? policy.egressPackets : policy.ingressPackets;
     return (
       <div
@@ -133,7 +129,7 @@ export function PolicyPanel({ sandbox, rules, editable }: { sandbox: Sandbox; ru
         {box("egress", "traffic leaving the sandbox")}
         {box("ingress", "traffic going into it")}
       </div>
-      {setPolicy.error ? <ErrorBanner error={readError(setPolicy.error)} /> : null}
+      <CallError error={setPolicy.error} />
     </div>
   );
 }
@@ -143,7 +139,7 @@ export function RulesPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const rules = useQuery({ ...trpc.rule.list.queryOptions({ sandbox: sandbox.name }), refetchInterval: 1500 });
-  const data = rules.data as RuleList | undefined;
+  const data = rules.data;
   const [draft, setDraft] = useState<RuleDraft>(EMPTY);
   const [position, setPosition] = useState<"last" | "first">("last");
   const [editing, setEditing] = useState<{ rule: Rule; revision: number; list: Rule[] } | null>(null);
@@ -173,80 +169,57 @@ export function RulesPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
     <div className="space-y-4">
       <PolicyPanel sandbox={sandbox} rules={data} editable={editable} />
       <Card title="Filter rules" actions={<span className="text-xs text-slate-500">first match wins · counters live{data ? ` · revision ${data.revision}` : ""}</span>}>
-        {rules.error ? <ErrorBanner error={readError(rules.error)} /> : null}
-        {rules.isPending ? <Muted>Loading…</Muted> : null}
+        <QueryStatus query={rules} />
         {data && data.rules.length === 0 ? <Muted>No rules: every packet gets the default policy above.</Muted> : null}
         {data && data.rules.length > 0 ? (
-          <div className={table.wrap}>
-            <table className={`${table.table} [&_td]:px-2 [&_th]:px-2`} aria-label="Filter rules">
-              <thead>
-                <tr>
-                  <th className={table.th}>#</th>
-                  <th className={table.th}>Direction</th>
-                  <th className={table.th}>Action</th>
-                  <th className={table.th}>Protocol</th>
-                  <th className={table.th}>Peer</th>
-                  <th className={table.th}>Ports</th>
-                  <th className={table.th}>Comment</th>
-                  <th className={`${table.th} text-right`}>Packets</th>
-                  <th className={`${table.th} text-right`}>Bytes</th>
-                  {editable ? (
-                    <th className={`${table.th} text-right`}>
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  ) : null}
-                </tr>
-              </thead>
-              <tbody>
-                {data.rules.map((r, k) => (
-                  <tr key={r.id} className={table.row} data-testid="rule-row" data-rule-id={r.id}>
-                    <td className={`${table.td} tabular-nums text-slate-500`}>{k + 1}</td>
-                    <td className={table.td}>{r.direction}</td>
-                    <td className={table.td}>
-                      <Badge tone={actionTone(r.action)}>{r.action}</Badge>
-                    </td>
-                    <td className={table.td}>{r.protocol}</td>
-                    <td className={`${table.td} font-mono text-xs`}>{r.peer ?? "any"}</td>
-                    <td className={`${table.td} font-mono text-xs`}>{r.ports ?? "all"}</td>
-                    <td className={`${table.td} text-slate-600`}>{r.comment}</td>
-                    <td className={`${table.td} text-right tabular-nums`} data-testid="rule-packets">
-                      {formatCount(r.packets)}
-                    </td>
-                    <td className={`${table.td} text-right tabular-nums`}>{formatBytes(r.bytes)}</td>
-                    {editable ? (
-                      <td className={`${table.td} whitespace-nowrap text-right`}>
-                        <Button variant="ghost" className="px-1.5" title="Move up" aria-label={`Move rule ${k + 1} up`} disabled={k === 0 || move.isPending} onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k - 1 })}>
-                          ↑
-                        </Button>
-                        <Button
-                          variant="ghost"
-                          className="px-1.5"
-                          title="Move down"
-                          aria-label={`Move rule ${k + 1} down`}
-                          disabled={k === data.rules.length - 1 || move.isPending}
-                          onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k + 1 })}
-                        >
-                          ↓
-                        </Button>
-                        <Button variant="ghost" className="px-1.5" title="Edit" aria-label={`Edit rule ${k + 1}`} onClick={() => setEditing({ rule: r, revision: data.revision, list: data.rules })}>
-                          ✎
-                        </Button>
-                        <Button variant="ghost" className="px-1.5 text-rose-700 hover:bg-rose-50" title="Delete" aria-label={`Delete rule ${k + 1}`} onClick={() => setDeleting(r)}>
-                          ✕
-                        </Button>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            label="Filter rules"
+            className="[&_td]:px-2 [&_th]:px-2"
+            columns={["#", "Direction", "Action", "Protocol", "Peer", "Ports", "Comment", { label: "Packets", align: "right" }, { label: "Bytes", align: "right" }, editable && ACTIONS_COLUMN]}
+          >
+            {data.rules.map((r, k) => (
+              <tr key={r.id} className={table.row} data-testid="rule-row" data-rule-id={r.id}>
+                <td className={`${table.td} tabular-nums text-slate-500`}>{k + 1}</td>
+                <td className={table.td}>{r.direction}</td>
+                <td className={table.td}>
+                  <Badge tone={actionTone(r.action)}>{r.action}</Badge>
+                </td>
+                <td className={table.td}>{r.protocol}</td>
+                <td className={`${table.td} font-mono text-xs`}>{r.peer ?? "any"}</td>
+                <td className={`${table.td} font-mono text-xs`}>{r.ports ?? "all"}</td>
+                <td className={`${table.td} text-slate-600`}>{r.comment}</td>
+                <td className={`${table.td} text-right tabular-nums`} data-testid="rule-packets">
+                  {formatCount(r.packets)}
+                </td>
+                <td className={`${table.td} text-right tabular-nums`}>{formatBytes(r.bytes)}</td>
+                {editable ? (
+                  <td className={`${table.td} whitespace-nowrap text-right`}>
+                    <Button variant="ghost" className="px-1.5" title="Move up" aria-label={`Move rule ${k + 1} up`} disabled={k === 0 || move.isPending} onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k - 1 })}>
+                      ↑
+                    </Button>
+                    <Button
+                      variant="ghost"
+                      className="px-1.5"
+                      title="Move down"
+                      aria-label={`Move rule ${k + 1} down`}
+                      disabled={k === data.rules.length - 1 || move.isPending}
+                      onClick={() => move.mutate({ sandbox: sandbox.name, id: r.id, position: k + 1 })}
+                    >
+                      ↓
+                    </Button>
+                    <Button variant="ghost" className="px-1.5" title="Edit" aria-label={`Edit rule ${k + 1}`} onClick={() => setEditing({ rule: r, revision: data.revision, list: data.rules })}>
+                      ✎
+                    </Button>
+                    <Button variant="ghost-danger" className="px-1.5" title="Delete" aria-label={`Delete rule ${k + 1}`} onClick={() => setDeleting(r)}>
+                      ✕
+                    </Button>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </DataTable>
         ) : null}
-        {move.error ? (
-          <div className="mt-2">
-            <ErrorBanner error={readError(move.error)} />
-          </div>
-        ) : null}
+        <CallError error={move.error} className="mt-2" />
         {editable ? (
           <form
             aria-label="Add a rule"
@@ -258,7 +231,7 @@ export function RulesPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
           >
             <h3 className="text-sm font-semibold text-slate-800">Add a rule</h3>
             <RuleFields draft={draft} set={setDraft} errors={addError?.fieldErrors} compact />
-            <FormError error={addError} />
+            <ErrorBanner error={addError} fields={RULE_FIELDS} />
             <div className="flex flex-wrap items-center gap-3">
               <label className="flex items-center gap-2 text-sm">
                 <span>Place</span>
@@ -279,13 +252,9 @@ export function RulesPanel({ sandbox, editable }: { sandbox: Sandbox; editable: 
         open={deleting !== null}
         title="Delete this rule?"
         confirmLabel="Delete rule"
-        pending={remove.isPending}
-        error={remove.error ? readError(remove.error) : null}
+        mutation={remove}
         onConfirm={() => deleting && remove.mutate({ sandbox: sandbox.name, id: deleting.id })}
-        onClose={() => {
-          remove.reset();
-          setDeleting(null);
-        }}
+        onClose={() => setDeleting(null)}
       >
         {deleting ? (
           <p>
@@ -347,14 +316,7 @@ function EditRuleDialog({ sandbox, editing, onClose }: { sandbox: string; editin
         ) : error && !Object.keys(fieldErrors).length ? (
           <ErrorBanner error={error} />
         ) : null}
-        <div className="flex justify-end gap-2 pt-1">
-          <Button variant="secondary" onClick={onClose}>
-            {conflict ? "Close" : "Cancel"}
-          </Button>
-          <Button type="submit" disabled={replace.isPending || conflict}>
-            {replace.isPending ? "Saving…" : "Save rule"}
-          </Button>
-        </div>
+        <FormActions label="Save rule" pendingLabel="Saving…" pending={replace.isPending} disabled={conflict} onCancel={onClose} cancelLabel={conflict ? "Close" : "Cancel"} />
       </form>
     </Dialog>
   );

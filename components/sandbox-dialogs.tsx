@@ -4,8 +4,9 @@ import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "./trpc-provider";
 import { readError, type ShownError } from "./errors";
-import { Button, ConfirmDialog, Dialog, ErrorBanner, Field, inputClass, onlyFieldErrors, selectClass } from "./ui";
-import { expandPattern, uplinkName, type HostInfo, type Mode } from "./model";
+import { expandPattern, splitList } from "./format";
+import type { Mode } from "./api-types";
+import { ConfirmDialog, Dialog, ErrorBanner, Field, FormActions, inputClass, selectClass } from "./ui";
 
 const MODE_HELP: Record<Mode, string> = {
   nat: "routed, and masqueraded out of the uplink",
@@ -15,19 +16,11 @@ const MODE_HELP: Record<Mode, string> = {
 
 const CREATE_FIELDS = ["name", "mode", "subnet", "egress", "dns", "description"];
 
-/** "1.1.1.1, 9.9.9.9" → ["1.1.1.1", "9.9.9.9"]. */
-function parseList(text: string): string[] {
-  return text
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 /** The host's uplinks for the egress picker (empty when host.info is not there). */
 function useUplinks(): string[] {
   const trpc = useTRPC();
   const host = useQuery({ ...trpc.host.info.queryOptions(), staleTime: 30_000 });
-  return ((host.data as HostInfo | undefined)?.uplinks ?? []).map(uplinkName);
+  return (host.data?.uplinks ?? []).map((u) => u.name);
 }
 
 /** Fields shared by single and bulk create: mode, egress, DNS. */
@@ -123,7 +116,7 @@ export function CreateSandboxDialog({ onClose, onCreated }: { onClose: () => voi
             mode,
             ...(subnet.trim() && mode !== "isolated" ? { subnet: subnet.trim() } : {}),
             ...(egress && mode !== "isolated" ? { egress } : {}),
-            ...(dns.trim() ? { dns: parseList(dns) } : {}),
+            ...(dns.trim() ? { dns: splitList(dns) } : {}),
             ...(description.trim() ? { description: description.trim() } : {}),
           });
         }}
@@ -140,15 +133,8 @@ export function CreateSandboxDialog({ onClose, onCreated }: { onClose: () => voi
         <Field label="Description" name="description" errors={fieldErrors}>
           {(p) => <input {...p} className={inputClass} autoComplete="off" placeholder="optional" value={description} onChange={(e) => setDescription(e.target.value)} />}
         </Field>
-        {shownError && !onlyFieldErrors(shownError, CREATE_FIELDS) ? <ErrorBanner error={shownError} /> : null}
-        <div className="flex justify-end gap-2 pt-1">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={create.isPending}>
-            {create.isPending ? "Creating…" : "Create sandbox"}
-          </Button>
-        </div>
+        <ErrorBanner error={shownError} fields={CREATE_FIELDS} />
+        <FormActions label="Create sandbox" pendingLabel="Creating…" pending={create.isPending} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -199,7 +185,7 @@ export function BulkCreateDialog({ onClose }: { onClose: () => void }) {
               name,
               mode,
               ...(egress && mode !== "isolated" ? { egress } : {}),
-              ...(dns.trim() ? { dns: parseList(dns) } : {}),
+              ...(dns.trim() ? { dns: splitList(dns) } : {}),
             })),
           });
         }}
@@ -220,14 +206,14 @@ export function BulkCreateDialog({ onClose }: { onClose: () => void }) {
         ) : null}
         {error && !patternErrors.length ? <ErrorBanner error={error} /> : null}
         <p className="text-xs text-slate-500">All are created in one change: if one fails, none is kept.</p>
-        <div className="flex justify-end gap-2 pt-1">
-          <Button variant="secondary" onClick={onClose} disabled={createMany.isPending}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={createMany.isPending || !names?.length}>
-            {createMany.isPending ? "Creating…" : `Create ${names?.length ?? 0} sandboxes`}
-          </Button>
-        </div>
+        <FormActions
+          label={`Create ${names?.length ?? 0} sandboxes`}
+          pendingLabel="Creating…"
+          pending={createMany.isPending}
+          disabled={!names?.length}
+          onCancel={onClose}
+          cancelDisabled={createMany.isPending}
+        />
       </form>
     </Dialog>
   );
@@ -251,8 +237,7 @@ export function DeleteSandboxDialog({ name, onClose, onDeleted }: { name: string
       open
       title={`Delete ${name}?`}
       confirmLabel="Delete sandbox"
-      pending={remove.isPending}
-      error={remove.error ? readError(remove.error) : null}
+      mutation={remove}
       onConfirm={() => remove.mutate({ name })}
       onClose={onClose}
     >

@@ -1,12 +1,9 @@
 "use client";
 
 import { createContext, useContext } from "react";
+import type { Role, SessionUser } from "./api-types";
 
-export interface SessionUser {
-  username: string;
-  role: "admin" | "operator" | "viewer";
-  runAs: string[];
-}
+export type { SessionUser };
 
 const SessionContext = createContext<SessionUser | null>(null);
 
@@ -28,4 +25,9 @@ export function canOperate(user: SessionUser): boolean {
 /** Whether the user may change a thing owned by `owner`. */
 export function canManage(user: SessionUser, owner: string): boolean {
   return user.role === "admin" || (user.role === "operator" && user.username === owner);
+}
+
+/** Tone of a role's badge. */
+export function roleTone(role: Role): "indigo" | "green" | "slate" {
+  return role === "admin" ? "indigo" : role === "operator" ? "green" : "slate";
 }

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "./trpc-provider";
-import type { SessionUser } from "./session";
+import { roleTone, type SessionUser } from "./session";
 import { Badge } from "./ui";
 
 interface NavItem {
@@ -61,7 +61,7 @@ export function Shell({ user, children }: { user: SessionUser; children: React.R
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span data-testid="signed-in-user">
-              {user.username} <Badge tone={user.role === "admin" ? "indigo" : user.role === "operator" ? "green" : "slate"}>{user.role}</Badge>
+              {user.username} <Badge tone={roleTone(user.role)}>{user.role}</Badge>
             </span>
             <button type="button" onClick={() => logout.mutate()} className="rounded px-2 py-1 text-slate-300 hover:bg-slate-800 hover:text-white">
               Sign out

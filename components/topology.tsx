@@ -22,7 +22,8 @@ import {
 import "@xyflow/react/dist/style.css";
 import type { ElkNode } from "elkjs/lib/elk-api";
 import { AdoptButton } from "./adopt";
-import { formatRate, type Sandbox, type Topology, type TopologyEdge, type TopologyNode } from "./model";
+import { formatRate } from "./format";
+import type { Sandbox, Topology, TopologyEdge, TopologyNode } from "./api-types";
 
 // ------------------------------------------------------------------ layout (elkjs)
 
@@ -157,11 +158,11 @@ const SandboxNode = memo(function SandboxNode({ data }: NodeProps<Node<NodeData>
       <div className="flex items-center gap-1.5">
         <span className={`h-2 w-2 shrink-0 rounded-full ${STATUS_DOT[node.status] ?? "bg-slate-400"}`} aria-hidden />
         <span className="truncate font-mono text-sm font-semibold text-slate-900">{node.label}</span>
-        <span className="ml-auto text-[10px] uppercase text-slate-500">{String(node.mode ?? "")}</span>
+        <span className="ml-auto text-[10px] uppercase text-slate-500">{node.mode ?? ""}</span>
       </div>
       <p className="truncate font-mono text-[11px] text-slate-600">{node.addresses.join(", ") || "loopback only"}</p>
       <p className="truncate text-[10px] text-slate-500">
-        {node.status === "ok" ? `owner ${String(node.owner ?? "")}` : <span className="font-medium text-amber-700">{node.status}: {reason}</span>}
+        {node.status === "ok" ? `owner ${node.owner ?? ""}` : <span className="font-medium text-amber-700">{node.status}: {reason}</span>}
       </p>
     </div>
   );

@@ -2,15 +2,18 @@
 
 import { useEffect, useId, useRef } from "react";
 import type { ShownError } from "./errors";
-import { wordsFor } from "./errors";
+import { readError, wordsFor } from "./errors";
+import { statusTone } from "./format";
 
-type ButtonProps = React.ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary" | "danger" | "ghost" };
+type ButtonProps = React.ButtonHTMLAttributes<HTMLButtonElement> & { variant?: keyof typeof VARIANTS };
 
 const VARIANTS = {
   primary: "bg-indigo-600 text-white hover:bg-indigo-500 disabled:bg-indigo-300",
   secondary: "border border-slate-300 bg-white text-slate-800 hover:bg-slate-50 disabled:text-slate-400",
   danger: "bg-rose-600 text-white hover:bg-rose-500 disabled:bg-rose-300",
   ghost: "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
+  /** A quiet destructive action in a table row (Delete, Revoke, Stop). */
+  "ghost-danger": "text-rose-700 hover:bg-rose-50 hover:text-rose-800",
 };
 
 /** A button in one of the console's styles. */
@@ -99,11 +102,15 @@ export function Card({ title, actions, children, className = "" }: { title?: str
   );
 }
 
-/** A failure in plain words, with the server's message and, for APPLY_FAILED, the command. */
-export function ErrorBanner({ error }: { error: ShownError | null }) {
-  if (!error) return null;
+/**
+ * A failure in plain words, with the server's message and, for APPLY_FAILED, the command.
+ * With `fields`: nothing when every field error belongs to one of those fields (each is
+ * already shown by its field).
+ */
+export function ErrorBanner({ error, fields, className = "" }: { error: ShownError | null; fields?: string[]; className?: string }) {
+  if (!error || (fields && onlyFieldErrors(error, fields))) return null;
   return (
-    <div role="alert" className="rounded-md border border-rose-200 bg-rose-50 px-3 py-2 text-sm text-rose-800" data-app-code={error.appCode}>
+    <div role="alert" className={`rounded-md border border-rose-200 bg-rose-50 px-3 py-2 text-sm text-rose-800 ${className}`} data-app-code={error.appCode}>
       <p className="font-medium">{wordsFor(error.appCode)}</p>
       <p className="mt-0.5 break-words">{error.message}</p>
       {error.command ? (
@@ -114,6 +121,17 @@ export function ErrorBanner({ error }: { error: ShownError | null }) {
       ) : null}
     </div>
   );
+}
+
+/** The banner for a failed call (a query's or mutation's `error`), nothing without one. */
+export function CallError({ error, className }: { error: unknown; className?: string }) {
+  return error ? <ErrorBanner error={readError(error)} className={className} /> : null;
+}
+
+/** A query's failure or "Loading…" while it has no answer yet. */
+export function QueryStatus({ query }: { query: { error: unknown; isPending: boolean } }) {
+  if (query.error) return <CallError error={query.error} />;
+  return query.isPending ? <Muted>Loading…</Muted> : null;
 }
 
 /** The page heading with optional actions on the right. */
@@ -152,6 +170,89 @@ export const table = {
   td: "border-b border-slate-100 px-3 py-2 align-top",
   row: "hover:bg-slate-50",
 };
+
+/** A column of a DataTable: its heading, right-aligned or for screen readers only. */
+export interface Column {
+  label: string;
+  align?: "right";
+  srOnly?: boolean;
+}
+
+/**
+ * A list table: the headings from `columns` (false/null ones left out, for columns only
+ * some users see), the rows as children (use `table.row` and `table.td`).
+ */
+export function DataTable({
+  label,
+  columns,
+  className = "",
+  children,
+}: {
+  label: string;
+  columns: (Column | string | false | null)[];
+  className?: string;
+  children: React.ReactNode;
+}) {
+  const shown = columns.filter((c): c is Column | string => !!c).map((c) => (typeof c === "string" ? { label: c } : c));
+  return (
+    <div className={table.wrap}>
+      <table className={`${table.table} ${className}`} aria-label={label}>
+        <thead>
+          <tr>
+            {shown.map((c, k) => (
+              <th key={k} className={c.align === "right" ? `${table.th} text-right` : table.th}>
+                {c.srOnly ? <span className="sr-only">{c.label}</span> : c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The right-aligned heading of a row-actions column, read by screen readers only. */
+export const ACTIONS_COLUMN: Column = { label: "Actions", align: "right", srOnly: true };
+
+/** A sandbox's status as a coloured badge, the detail on hover. */
+export function StatusBadge({ status, detail, testId }: { status: string; detail?: string; testId?: string }) {
+  return (
+    <span title={detail ?? status} data-testid={testId}>
+      <Badge tone={statusTone(status)}>{status}</Badge>
+    </span>
+  );
+}
+
+/** A dialog form's buttons: Cancel, and submit with its in-flight label. */
+export function FormActions({
+  label,
+  pendingLabel,
+  pending,
+  disabled = false,
+  onCancel,
+  cancelLabel = "Cancel",
+  cancelDisabled = false,
+}: {
+  label: string;
+  pendingLabel: string;
+  pending: boolean;
+  disabled?: boolean;
+  onCancel: () => void;
+  cancelLabel?: string;
+  cancelDisabled?: boolean;
+}) {
+  return (
+    <div className="flex justify-end gap-2 pt-1">
+      <Button variant="secondary" onClick={onCancel} disabled={cancelDisabled}>
+        {cancelLabel}
+      </Button>
+      <Button type="submit" disabled={pending || disabled}>
+        {pending ? pendingLabel : label}
+      </Button>
+    </div>
+  );
+}
 
 /**
  * A modal dialog on the native <dialog> element: focus moves into it, Escape closes it,
@@ -202,14 +303,17 @@ export function Dialog({
   );
 }
 
-/** Asks before something that cannot be undone; shows the failure if the action fails. */
+/**
+ * Asks before something that cannot be undone, then runs it: `mutation` is the
+ * react-query mutation `onConfirm` starts; while it runs the button waits, a failure is
+ * shown here, and closing the dialog clears it (so it is not shown again next time).
+ */
 export function ConfirmDialog({
   open,
   title,
   children,
   confirmLabel,
-  pending,
-  error,
+  mutation,
   onConfirm,
   onClose,
 }: {
@@ -217,18 +321,22 @@ export function ConfirmDialog({
   title: string;
   children: React.ReactNode;
   confirmLabel: string;
-  pending?: boolean;
-  error?: ShownError | null;
+  mutation: { isPending: boolean; error: unknown; reset: () => void };
   onConfirm: () => void;
   onClose: () => void;
 }) {
+  const pending = mutation.isPending;
+  const close = () => {
+    mutation.reset();
+    onClose();
+  };
   return (
-    <Dialog open={open} title={title} onClose={onClose}>
+    <Dialog open={open} title={title} onClose={close}>
       <div className="space-y-4">
         <div className="text-sm text-slate-700">{children}</div>
-        <ErrorBanner error={error ?? null} />
+        <CallError error={mutation.error} />
         <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
+          <Button variant="secondary" onClick={close}>
             Cancel
           </Button>
           <Button variant="danger" onClick={onConfirm} disabled={pending} autoFocus>

@@ -144,6 +144,14 @@ test.describe("sandboxes", () => {
     await page.getByRole("dialog", { name: "Edit rule 1" }).getByLabel("Comment").fill("edited here");
     await page.getByRole("dialog", { name: "Edit rule 1" }).getByRole("button", { name: "Save rule" }).click();
     await expect(rows.nth(0)).toContainText("edited here");
+
+    // The sandboxes table counts the rules (read from the store), and follows a change made elsewhere.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sandboxes" }).click();
+    await page.getByRole("searchbox").fill(name);
+    const count = page.getByTestId(`sandbox-row-${name}`).getByTestId("sandbox-rules");
+    await expect(count).toHaveText("3");
+    await api(page, "rule.add", { sandbox: name, direction: "ingress", action: "drop", protocol: "udp", comment: "one more" });
+    await expect(count).toHaveText("4");
     await api(page, "sandbox.delete", { name });
   });
 

@@ -8,7 +8,6 @@ import { readError } from "@/components/errors";
 import { Button, ErrorBanner, Muted, PageHeader } from "@/components/ui";
 import { TopologyGraph } from "@/components/topology";
 import { CreateSandboxDialog } from "@/components/sandbox-dialogs";
-import type { SandboxList, Topology } from "@/components/model";
 
 /** The home page: the live topology of the host (polled for byte rates, refreshed on every change). */
 export default function HomePage() {
@@ -17,7 +16,7 @@ export default function HomePage() {
   const topology = useQuery({ ...trpc.topology.get.queryOptions(), refetchInterval: 2000, staleTime: 0 });
   const sandboxes = useQuery(trpc.sandbox.list.queryOptions());
   const [creating, setCreating] = useState(false);
-  const data = topology.data as Topology | undefined;
+  const data = topology.data;
   const count = data?.nodes.filter((n) => n.kind === "sandbox").length ?? 0;
   const foreign = data?.nodes.filter((n) => n.kind === "foreign").length ?? 0;
 
@@ -31,7 +30,7 @@ export default function HomePage() {
       {topology.error ? <ErrorBanner error={readError(topology.error)} /> : null}
       <div className="relative min-h-0 flex-1 overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm" data-testid="topology">
         {data ? (
-          <TopologyGraph topology={data} sampledAt={topology.dataUpdatedAt} sandboxes={(sandboxes.data as SandboxList | undefined)?.sandboxes ?? []} />
+          <TopologyGraph topology={data} sampledAt={topology.dataUpdatedAt} sandboxes={sandboxes.data?.sandboxes ?? []} />
         ) : topology.isPending ? (
           <div className="p-4">
             <Muted>Reading the host…</Muted>

@@ -3,28 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc-provider";
 import { canOperate, useSession } from "@/components/session";
-import { readError } from "@/components/errors";
-import { Badge, Button, Card, ErrorBanner, Muted, PageHeader, table } from "@/components/ui";
-
-interface Uplink {
-  name: string;
-  addresses: string[];
-  default: boolean;
-  up: boolean;
-}
-interface HostInfo {
-  uplinks: Uplink[];
-  ipForward: boolean | null;
-  firewallBackend: string;
-  warnings: string[];
-}
-interface ReconcileReport {
-  repaired: { sandbox: string; what: string }[];
-  removed: { object: string; what: string }[];
-  drift: { sandbox: string; problems: string[] }[];
-  base?: string[];
-  finishedDeletes?: string[];
-}
+import type { ReconcileReport } from "@/components/api-types";
+import { Badge, Button, CallError, Card, DataTable, Muted, PageHeader, QueryStatus, table } from "@/components/ui";
 
 /** The host: uplinks, ip_forward, firewall backend, warnings, and "reconcile now". */
 export default function HostPage() {
@@ -33,8 +13,8 @@ export default function HostPage() {
   const queryClient = useQueryClient();
   const info = useQuery({ ...trpc.host.info.queryOptions(), refetchInterval: 10_000 });
   const reconcile = useMutation(trpc.host.reconcile.mutationOptions({ onSuccess: () => queryClient.invalidateQueries() }));
-  const data = info.data as HostInfo | undefined;
-  const report = reconcile.data as ReconcileReport | undefined;
+  const data = info.data;
+  const report = reconcile.data;
 
   return (
     <>
@@ -49,13 +29,8 @@ export default function HostPage() {
           ) : null
         }
       />
-      {info.error ? <ErrorBanner error={readError(info.error)} /> : null}
-      {info.isPending ? <Muted>Loading…</Muted> : null}
-      {reconcile.error ? (
-        <div className="mb-4">
-          <ErrorBanner error={readError(reconcile.error)} />
-        </div>
-      ) : null}
+      <QueryStatus query={info} />
+      <CallError error={reconcile.error} className="mb-4" />
       {report ? (
         <Card title="Reconcile result" className="mb-4">
           <ReconcileResult report={report} />
@@ -92,28 +67,16 @@ export default function HostPage() {
           <Card title="Uplinks" className="lg:col-span-2">
             {data.uplinks.length === 0 ? <Muted>No uplink found.</Muted> : null}
             {data.uplinks.length > 0 ? (
-              <div className={table.wrap}>
-                <table className={table.table} aria-label="Uplinks">
-                  <thead>
-                    <tr>
-                      <th className={table.th}>Interface</th>
-                      <th className={table.th}>Addresses</th>
-                      <th className={table.th}>State</th>
-                      <th className={table.th}>Default route</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.uplinks.map((u) => (
-                      <tr key={u.name} className={table.row}>
-                        <td className={`${table.td} font-mono font-medium`}>{u.name}</td>
-                        <td className={`${table.td} font-mono text-xs`}>{u.addresses.join(", ") || "—"}</td>
-                        <td className={table.td}>{u.up ? <Badge tone="green">up</Badge> : <Badge tone="rose">down</Badge>}</td>
-                        <td className={table.td}>{u.default ? "yes" : ""}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable label="Uplinks" columns={["Interface", "Addresses", "State", "Default route"]}>
+                {data.uplinks.map((u) => (
+                  <tr key={u.name} className={table.row}>
+                    <td className={`${table.td} font-mono font-medium`}>{u.name}</td>
+                    <td className={`${table.td} font-mono text-xs`}>{u.addresses.join(", ") || "—"}</td>
+                    <td className={table.td}>{u.up ? <Badge tone="green">up</Badge> : <Badge tone="rose">down</Badge>}</td>
+                    <td className={table.td}>{u.default ? "yes" : ""}</td>
+                  </tr>
+                ))}
+              </DataTable>
             ) : null}
           </Card>
         </div>
@@ -123,7 +86,7 @@ export default function HostPage() {
 }
 
 function ReconcileResult({ report }: { report: ReconcileReport }) {
-  const nothing = !report.repaired.length && !report.removed.length && !report.drift.length && !report.base?.length && !report.finishedDeletes?.length;
+  const nothing = !report.repaired.length && !report.removed.length && !report.drift.length && !report.base.length && !report.finishedDeletes.length;
   if (nothing)
     return (
       <p className="text-sm text-emerald-700" data-testid="reconcile-result">
@@ -144,9 +107,9 @@ function ReconcileResult({ report }: { report: ReconcileReport }) {
   return (
     <div className="space-y-3" data-testid="reconcile-result">
       {section("Repaired", report.repaired.map((r) => `${r.sandbox}: ${r.what}`))}
-      {section("Host layout repaired", report.base ?? [])}
+      {section("Host layout repaired", report.base)}
       {section("Removed", report.removed.map((r) => `${r.object}: ${r.what}`))}
-      {section("Finished deleting", report.finishedDeletes ?? [])}
+      {section("Finished deleting", report.finishedDeletes)}
       {section("Drift still there", report.drift.map((d) => `${d.sandbox}: ${d.problems.join("; ")}`))}
     </div>
   );

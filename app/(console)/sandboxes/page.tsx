@@ -5,11 +5,9 @@ import Link from "next/link";
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc-provider";
 import { canManage, canOperate, useSession } from "@/components/session";
-import { readError } from "@/components/errors";
-import { Badge, Button, Card, ErrorBanner, Muted, PageHeader, inputClass, table } from "@/components/ui";
+import { ACTIONS_COLUMN, Badge, Button, Card, DataTable, Muted, PageHeader, QueryStatus, StatusBadge, inputClass, table } from "@/components/ui";
 import { BulkCreateDialog, CreateSandboxDialog, DeleteSandboxDialog } from "@/components/sandbox-dialogs";
 import { AdoptButton } from "@/components/adopt";
-import { statusTone, type Program, type RuleList, type SandboxList } from "@/components/model";
 
 const PAGE = 50;
 
@@ -25,7 +23,7 @@ export default function SandboxesPage() {
   const [filter, setFilter] = useState("");
   const [page, setPage] = useState(0);
 
-  const data = list.data as SandboxList | undefined;
+  const data = list.data;
   const rows = useMemo(() => {
     const all = data?.sandboxes ?? [];
     const q = filter.trim().toLowerCase();
@@ -38,13 +36,15 @@ export default function SandboxesPage() {
 
   const running = useMemo(() => {
     const counts = new Map<string, number>();
-    for (const p of (programs.data ?? []) as Program[]) if (p.state === "running") counts.set(p.sandbox, (counts.get(p.sandbox) ?? 0) + 1);
+    for (const p of programs.data ?? []) if (p.state === "running") counts.set(p.sandbox, (counts.get(p.sandbox) ?? 0) + 1);
     return counts;
   }, [programs.data]);
 
-  // Rule counts of the rows on screen (the list itself does not carry them).
+  // Rule counts of the rows on screen (the list itself does not carry them): from the
+  // store only (`counters: false`), so no row costs a read of the kernel's tables. Every
+  // change announced by events.watch refreshes them (components/live-events.tsx).
   const ruleLists = useQueries({
-    queries: shown.map((s) => ({ ...trpc.rule.list.queryOptions({ sandbox: s.name }), enabled: s.ruleCount === undefined, staleTime: 10_000 })),
+    queries: shown.map((s) => ({ ...trpc.rule.list.queryOptions({ sandbox: s.name, counters: false }), staleTime: 10_000 })),
   });
 
   return (
@@ -82,74 +82,59 @@ export default function SandboxesPage() {
             {data ? `${rows.length} of ${data.sandboxes.length} sandboxes` : ""}
           </span>
         </div>
-        {list.error ? <ErrorBanner error={readError(list.error)} /> : null}
-        {list.isPending ? <Muted>Loading…</Muted> : null}
+        <QueryStatus query={list} />
         {data && data.sandboxes.length === 0 ? <Muted>No sandboxes yet.{canOperate(me) ? " Create one with “New sandbox”." : ""}</Muted> : null}
         {shown.length > 0 ? (
-          <div className={table.wrap}>
-            <table className={table.table} aria-label="Sandboxes">
-              <thead>
-                <tr>
-                  <th className={table.th}>Name</th>
-                  <th className={table.th}>Mode</th>
-                  <th className={table.th}>Addresses</th>
-                  <th className={table.th}>Owner</th>
-                  <th className={table.th}>Status</th>
-                  <th className={`${table.th} text-right`}>Rules</th>
-                  <th className={`${table.th} text-right`}>Running programs</th>
-                  <th className={`${table.th} text-right`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((s, k) => {
-                  const rules = s.ruleCount ?? (ruleLists[k]?.data as RuleList | undefined)?.rules.length;
-                  return (
-                    <tr key={s.name} className={table.row} data-testid={`sandbox-row-${s.name}`}>
-                      <td className={`${table.td} font-mono font-medium`}>
-                        <Link href={`/sandboxes/${s.name}`} className="text-indigo-700 hover:underline">
-                          {s.name}
-                        </Link>
-                        {s.description ? <p className="font-sans text-xs font-normal text-slate-500">{s.description}</p> : null}
-                      </td>
-                      <td className={table.td}>
-                        <Badge tone={s.mode === "nat" ? "indigo" : s.mode === "routed" ? "green" : "slate"}>{s.mode}</Badge>
-                      </td>
-                      <td className={`${table.td} font-mono text-xs`} data-testid="sandbox-address">
-                        {s.address ? (
-                          <>
-                            <span>{s.address}</span>
-                            <span className="block text-slate-500">
-                              gw {s.hostAddress} · {s.subnet}
-                            </span>
-                          </>
-                        ) : (
-                          <span className="font-sans text-slate-400">loopback only</span>
-                        )}
-                      </td>
-                      <td className={table.td}>{s.owner}</td>
-                      <td className={table.td}>
-                        <span title={s.statusDetail ?? s.status}>
-                          <Badge tone={statusTone(s.status)}>{s.status}</Badge>
+          <DataTable
+            label="Sandboxes"
+            columns={["Name", "Mode", "Addresses", "Owner", "Status", { label: "Rules", align: "right" }, { label: "Running programs", align: "right" }, ACTIONS_COLUMN]}
+          >
+            {shown.map((s, k) => {
+              const counted = ruleLists[k];
+              const rules = counted?.data ? counted.data.rules.length : counted?.error ? "—" : "…";
+              return (
+                <tr key={s.name} className={table.row} data-testid={`sandbox-row-${s.name}`}>
+                  <td className={`${table.td} font-mono font-medium`}>
+                    <Link href={`/sandboxes/${s.name}`} className="text-indigo-700 hover:underline">
+                      {s.name}
+                    </Link>
+                    {s.description ? <p className="font-sans text-xs font-normal text-slate-500">{s.description}</p> : null}
+                  </td>
+                  <td className={table.td}>
+                    <Badge tone={s.mode === "nat" ? "indigo" : s.mode === "routed" ? "green" : "slate"}>{s.mode}</Badge>
+                  </td>
+                  <td className={`${table.td} font-mono text-xs`} data-testid="sandbox-address">
+                    {s.address ? (
+                      <>
+                        <span>{s.address}</span>
+                        <span className="block text-slate-500">
+                          gw {s.hostAddress} · {s.subnet}
                         </span>
-                        {s.statusDetail && s.status !== "ok" ? <p className="mt-0.5 max-w-[16rem] text-xs text-slate-500">{s.statusDetail}</p> : null}
-                      </td>
-                      <td className={`${table.td} text-right tabular-nums`}>{rules ?? "…"}</td>
-                      <td className={`${table.td} text-right tabular-nums`}>{running.get(s.name) ?? 0}</td>
-                      <td className={`${table.td} text-right`}>
-                        {canManage(me, s.owner) ? (
-                          <Button variant="ghost" className="text-rose-700 hover:bg-rose-50" aria-label={`Delete ${s.name}`} onClick={() => setDeleting(s.name)}>
-                            Delete
-                          </Button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+                      </>
+                    ) : (
+                      <span className="font-sans text-slate-400">loopback only</span>
+                    )}
+                  </td>
+                  <td className={table.td}>{s.owner}</td>
+                  <td className={table.td}>
+                    <StatusBadge status={s.status} detail={s.statusDetail} />
+                    {s.statusDetail && s.status !== "ok" ? <p className="mt-0.5 max-w-[16rem] text-xs text-slate-500">{s.statusDetail}</p> : null}
+                  </td>
+                  <td className={`${table.td} text-right tabular-nums`} data-testid="sandbox-rules">
+                    {rules}
+                  </td>
+                  <td className={`${table.td} text-right tabular-nums`}>{running.get(s.name) ?? 0}</td>
+                  <td className={`${table.td} text-right`}>
+                    {canManage(me, s.owner) ? (
+                      <Button variant="ghost-danger" aria-label={`Delete ${s.name}`} onClick={() => setDeleting(s.name)}>
+                        Delete
+                      </Button>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </DataTable>
         ) : null}
         {pages > 1 ? (
           <nav aria-label="Sandbox pages" className="mt-3 flex items-center gap-2">

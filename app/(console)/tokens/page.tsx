@@ -4,14 +4,8 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc-provider";
 import { readError } from "@/components/errors";
-import { Button, Card, ConfirmDialog, ErrorBanner, Field, Muted, PageHeader, Time, inputClass, onlyFieldErrors, table } from "@/components/ui";
-
-interface TokenRow {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
+import type { TokenRow } from "@/components/api-types";
+import { ACTIONS_COLUMN, Button, Card, ConfirmDialog, DataTable, ErrorBanner, Field, Muted, PageHeader, QueryStatus, Time, inputClass, table } from "@/components/ui";
 
 /** Copies text to the clipboard, falling back to a selected text area where the API is missing. */
 async function copyText(text: string): Promise<boolean> {
@@ -75,7 +69,7 @@ export default function TokensPage() {
             <Field label="Token name" name="name" errors={createError?.fieldErrors} hint="What it is for, e.g. ci-runner">
               {(p) => <input {...p} className={inputClass} autoComplete="off" value={name} onChange={(e) => setName(e.target.value)} />}
             </Field>
-            {createError && !onlyFieldErrors(createError, ["name"]) ? <ErrorBanner error={createError} /> : null}
+            <ErrorBanner error={createError} fields={["name"]} />
             <Button type="submit" disabled={create.isPending}>
               {create.isPending ? "Creating…" : "Create token"}
             </Button>
@@ -112,40 +106,27 @@ export default function TokensPage() {
           ) : null}
         </Card>
         <Card title="Your tokens">
-          {tokens.error ? <ErrorBanner error={readError(tokens.error)} /> : null}
-          {tokens.isPending ? <Muted>Loading…</Muted> : null}
+          <QueryStatus query={tokens} />
           {tokens.data && tokens.data.length === 0 ? <Muted>No tokens yet.</Muted> : null}
           {tokens.data && tokens.data.length > 0 ? (
-            <div className={table.wrap}>
-              <table className={table.table} aria-label="API tokens">
-                <thead>
-                  <tr>
-                    <th className={table.th}>Name</th>
-                    <th className={table.th}>Created</th>
-                    <th className={table.th}>Last used</th>
-                    <th className={`${table.th} text-right`}>Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {(tokens.data as TokenRow[]).map((t) => (
-                    <tr key={t.id} className={table.row} data-testid={`token-row-${t.name}`}>
-                      <td className={`${table.td} font-medium`}>{t.name}</td>
-                      <td className={table.td}>
-                        <Time at={t.createdAt} />
-                      </td>
-                      <td className={table.td}>
-                        <Time at={t.lastUsedAt} />
-                      </td>
-                      <td className={`${table.td} text-right`}>
-                        <Button variant="ghost" className="text-rose-700 hover:bg-rose-50" onClick={() => setRevoking(t)} aria-label={`Revoke ${t.name}`}>
-                          Revoke
-                        </Button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable label="API tokens" columns={["Name", "Created", "Last used", { ...ACTIONS_COLUMN, srOnly: false }]}>
+              {tokens.data.map((t) => (
+                <tr key={t.id} className={table.row} data-testid={`token-row-${t.name}`}>
+                  <td className={`${table.td} font-medium`}>{t.name}</td>
+                  <td className={table.td}>
+                    <Time at={t.createdAt} />
+                  </td>
+                  <td className={table.td}>
+                    <Time at={t.lastUsedAt} />
+                  </td>
+                  <td className={`${table.td} text-right`}>
+                    <Button variant="ghost-danger" onClick={() => setRevoking(t)} aria-label={`Revoke ${t.name}`}>
+                      Revoke
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
           ) : null}
         </Card>
       </div>
@@ -153,13 +134,9 @@ export default function TokensPage() {
         open={revoking !== null}
         title={`Revoke “${revoking?.name ?? ""}”?`}
         confirmLabel="Revoke token"
-        pending={revoke.isPending}
-        error={revoke.error ? readError(revoke.error) : null}
+        mutation={revoke}
         onConfirm={() => revoking && revoke.mutate({ id: revoking.id })}
-        onClose={() => {
-          revoke.reset();
-          setRevoking(null);
-        }}
+        onClose={() => setRevoking(null)}
       >
         <p>Scripts using this token stop working at once. This cannot be undone.</p>
       </ConfirmDialog>

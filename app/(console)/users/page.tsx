@@ -3,47 +3,18 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc-provider";
-import { useSession } from "@/components/session";
-import { readError, type ShownError } from "@/components/errors";
-import {
-  Badge,
-  Button,
-  Card,
-  ConfirmDialog,
-  Dialog,
-  ErrorBanner,
-  Field,
-  Muted,
-  NotAllowed,
-  PageHeader,
-  inputClass,
-  onlyFieldErrors,
-  selectClass,
-  table,
-} from "@/components/ui";
+import { roleTone, useSession } from "@/components/session";
+import { readError } from "@/components/errors";
+import { splitList } from "@/components/format";
+import type { Role, UserRow } from "@/components/api-types";
+import { ACTIONS_COLUMN, Badge, Button, Card, ConfirmDialog, DataTable, Dialog, ErrorBanner, Field, FormActions, NotAllowed, PageHeader, QueryStatus, inputClass, selectClass, table } from "@/components/ui";
 
-type Role = "admin" | "operator" | "viewer";
 const ROLES: Role[] = ["viewer", "operator", "admin"];
 const ROLE_HELP: Record<Role, string> = {
   viewer: "reads everything, changes nothing",
   operator: "creates sandboxes and manages the ones it owns",
   admin: "everything: users, any sandbox, run as root",
 };
-const roleTone = (role: Role) => (role === "admin" ? "indigo" : role === "operator" ? "green" : "slate");
-
-/** "nobody, www-data" or "nobody www-data" → ["nobody", "www-data"]. */
-function parseRunAs(text: string): string[] {
-  return text
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-interface UserRow {
-  username: string;
-  role: Role;
-  runAs: string[];
-}
 
 /** Admins manage console users: create, change role, password and run-as accounts, delete. */
 export default function UsersPage() {
@@ -75,45 +46,32 @@ function UsersAdmin() {
         actions={<Button onClick={() => setCreating(true)}>New user</Button>}
       />
       <Card>
-        {users.error ? <ErrorBanner error={readError(users.error)} /> : null}
-        {users.isPending ? <Muted>Loading…</Muted> : null}
+        <QueryStatus query={users} />
         {users.data ? (
-          <div className={table.wrap}>
-            <table className={table.table} aria-label="Users">
-              <thead>
-                <tr>
-                  <th className={table.th}>User</th>
-                  <th className={table.th}>Role</th>
-                  <th className={table.th}>May run programs as</th>
-                  <th className={`${table.th} text-right`}>Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(users.data as UserRow[]).map((u) => (
-                  <tr key={u.username} className={table.row} data-testid={`user-row-${u.username}`}>
-                    <td className={`${table.td} font-medium`}>
-                      {u.username}
-                      {u.username === me.username ? <span className="ml-1.5 text-xs text-slate-500">(you)</span> : null}
-                    </td>
-                    <td className={table.td}>
-                      <Badge tone={roleTone(u.role)}>{u.role}</Badge>
-                    </td>
-                    <td className={`${table.td} font-mono text-xs`}>
-                      {u.runAs.length ? u.runAs.join(", ") : <span className="font-sans text-slate-400">none</span>}
-                    </td>
-                    <td className={`${table.td} text-right whitespace-nowrap`}>
-                      <Button variant="ghost" onClick={() => setEditing(u)} aria-label={`Edit ${u.username}`}>
-                        Edit
-                      </Button>
-                      <Button variant="ghost" className="text-rose-700 hover:bg-rose-50 hover:text-rose-800" onClick={() => setDeleting(u)} aria-label={`Delete ${u.username}`}>
-                        Delete
-                      </Button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Users" columns={["User", "Role", "May run programs as", { ...ACTIONS_COLUMN, srOnly: false }]}>
+            {users.data.map((u) => (
+              <tr key={u.username} className={table.row} data-testid={`user-row-${u.username}`}>
+                <td className={`${table.td} font-medium`}>
+                  {u.username}
+                  {u.username === me.username ? <span className="ml-1.5 text-xs text-slate-500">(you)</span> : null}
+                </td>
+                <td className={table.td}>
+                  <Badge tone={roleTone(u.role)}>{u.role}</Badge>
+                </td>
+                <td className={`${table.td} font-mono text-xs`}>
+                  {u.runAs.length ? u.runAs.join(", ") : <span className="font-sans text-slate-400">none</span>}
+                </td>
+                <td className={`${table.td} text-right whitespace-nowrap`}>
+                  <Button variant="ghost" onClick={() => setEditing(u)} aria-label={`Edit ${u.username}`}>
+                    Edit
+                  </Button>
+                  <Button variant="ghost-danger" onClick={() => setDeleting(u)} aria-label={`Delete ${u.username}`}>
+                    Delete
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         ) : null}
       </Card>
       {creating ? <CreateUserDialog onClose={() => setCreating(false)} /> : null}
@@ -137,11 +95,6 @@ function RoleSelect({ value, onChange, p }: { value: Role; onChange: (r: Role) =
 
 const FIELDS = ["username", "password", "role", "runAs"];
 
-function FormError({ error }: { error: ShownError | null }) {
-  if (!error || onlyFieldErrors(error, FIELDS)) return null;
-  return <ErrorBanner error={error} />;
-}
-
 function CreateUserDialog({ onClose }: { onClose: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -164,7 +117,7 @@ function CreateUserDialog({ onClose }: { onClose: () => void }) {
         className="space-y-3"
         onSubmit={(e) => {
           e.preventDefault();
-          create.mutate({ username, password, role, runAs: parseRunAs(runAs) });
+          create.mutate({ username, password, role, runAs: splitList(runAs) });
         }}
       >
         <Field label="User name" name="username" errors={error?.fieldErrors} hint="Lower case letters, digits, _ . -">
@@ -179,15 +132,8 @@ function CreateUserDialog({ onClose }: { onClose: () => void }) {
         <Field label="May run programs as (Linux accounts)" name="runAs" errors={error?.fieldErrors} hint="Separate with commas or spaces, e.g. nobody, labuser">
           {(p) => <input {...p} className={`${inputClass} font-mono`} autoComplete="off" value={runAs} onChange={(e) => setRunAs(e.target.value)} />}
         </Field>
-        <FormError error={error} />
-        <div className="flex justify-end gap-2 pt-1">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={create.isPending}>
-            {create.isPending ? "Creating…" : "Create user"}
-          </Button>
-        </div>
+        <ErrorBanner error={error} fields={FIELDS} />
+        <FormActions label="Create user" pendingLabel="Creating…" pending={create.isPending} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -214,7 +160,7 @@ function EditUserDialog({ user, onClose }: { user: UserRow; onClose: () => void 
         className="space-y-3"
         onSubmit={(e) => {
           e.preventDefault();
-          const nextRunAs = parseRunAs(runAs);
+          const nextRunAs = splitList(runAs);
           update.mutate({
             username: user.username,
             ...(role !== user.role ? { role } : {}),
@@ -232,15 +178,8 @@ function EditUserDialog({ user, onClose }: { user: UserRow; onClose: () => void 
         <Field label="May run programs as (Linux accounts)" name="runAs" errors={error?.fieldErrors} hint="Separate with commas or spaces; empty for none">
           {(p) => <input {...p} className={`${inputClass} font-mono`} autoComplete="off" value={runAs} onChange={(e) => setRunAs(e.target.value)} />}
         </Field>
-        <FormError error={error} />
-        <div className="flex justify-end gap-2 pt-1">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={update.isPending}>
-            {update.isPending ? "Saving…" : "Save changes"}
-          </Button>
-        </div>
+        <ErrorBanner error={error} fields={FIELDS} />
+        <FormActions label="Save changes" pendingLabel="Saving…" pending={update.isPending} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -262,8 +201,7 @@ function DeleteUserDialog({ user, onClose }: { user: UserRow; onClose: () => voi
       open
       title={`Delete ${user.username}?`}
       confirmLabel="Delete user"
-      pending={remove.isPending}
-      error={remove.error ? readError(remove.error) : null}
+      mutation={remove}
       onConfirm={() => remove.mutate({ username: user.username })}
       onClose={onClose}
     >

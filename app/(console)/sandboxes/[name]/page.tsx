@@ -7,13 +7,12 @@ import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc-provider";
 import { canManage, useSession } from "@/components/session";
 import { readError } from "@/components/errors";
-import { Badge, Button, Card, ErrorBanner, Muted, PageHeader, Time } from "@/components/ui";
+import { Button, Card, ErrorBanner, Muted, PageHeader, StatusBadge, Time } from "@/components/ui";
 import { DeleteSandboxDialog } from "@/components/sandbox-dialogs";
 import { RulesPanel } from "@/components/rules-panel";
 import { PortsPanel } from "@/components/ports-panel";
 import { ProgramsPanel } from "@/components/programs-panel";
 import { AuditTable } from "@/components/audit-table";
-import { statusTone, type Sandbox } from "@/components/model";
 
 /** One sandbox: interfaces and addresses, policy and rules, ports, programs, audit trail. */
 export default function SandboxPage() {
@@ -24,7 +23,7 @@ export default function SandboxPage() {
   const router = useRouter();
   const query = useQuery(trpc.sandbox.get.queryOptions({ name }));
   const [deleting, setDeleting] = useState(false);
-  const sandbox = query.data as Sandbox | undefined;
+  const sandbox = query.data;
   const error = query.error ? readError(query.error) : null;
 
   if (error) {
@@ -62,9 +61,7 @@ export default function SandboxPage() {
         subtitle={sandbox.description || `${sandbox.mode} sandbox owned by ${sandbox.owner}`}
         actions={
           <>
-            <span title={sandbox.statusDetail ?? sandbox.status} data-testid="sandbox-status">
-              <Badge tone={statusTone(sandbox.status)}>{sandbox.status}</Badge>
-            </span>
+            <StatusBadge status={sandbox.status} detail={sandbox.statusDetail} testId="sandbox-status" />
             {editable ? (
               <Button variant="danger" onClick={() => setDeleting(true)}>
                 Delete sandbox
