@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expandPattern, formatBytes, formatRate, splitList, statusTone } from "./format";
+import { expandPattern, formatBytes, formatPort, formatRate, splitList, statusTone } from "./format";
 
 describe("format", () => {
   it("formats bytes and rates", () => {
@@ -8,6 +8,11 @@ describe("format", () => {
     expect(formatBytes(50 * 1024 * 1024)).toBe("50 MiB");
     expect(formatRate(-3)).toBe("0 B/s");
     expect(formatRate(2048.4)).toBe("2.0 KiB/s");
+  });
+
+  it("formats published ports as host → sandbox", () => {
+    expect(formatPort({ protocol: "tcp", hostPort: 8080, sandboxPort: 80 })).toBe("tcp 8080→80");
+    expect(formatPort({ protocol: "udp", hostPort: 5353, sandboxPort: 53 })).toBe("udp 5353→53");
   });
 
   it("splits lists on commas and spaces", () => {

@@ -23,6 +23,11 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
+/** A published port as the graph shows it: {tcp, 8080, 80} → "tcp 8080→80". */
+export function formatPort(p: { protocol: string; hostPort: number; sandboxPort: number }): string {
+  return `${p.protocol} ${p.hostPort}→${p.sandboxPort}`;
+}
+
 /** Tone of a status badge. */
 export function statusTone(status: string): "green" | "amber" | "rose" | "slate" {
   return status === "ok" ? "green" : status === "drift" ? "amber" : status === "error" ? "rose" : "slate";

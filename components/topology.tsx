@@ -22,7 +22,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import type { ElkNode } from "elkjs/lib/elk-api";
 import { AdoptButton } from "./adopt";
-import { formatRate } from "./format";
+import { formatPort, formatRate } from "./format";
 import type { Sandbox, Topology, TopologyEdge, TopologyNode } from "./api-types";
 
 // ------------------------------------------------------------------ layout (elkjs)
@@ -33,6 +33,20 @@ const SIZE: Record<TopologyNode["kind"], { width: number; height: number }> = {
   sandbox: { width: 176, height: 64 },
   foreign: { width: 176, height: 64 },
 };
+/** A sandbox node with published ports has one more line for them. */
+const PORTS_LINE = 16;
+
+/** The node's box: its kind's size, taller for a sandbox with published ports. */
+function sizeOf(n: TopologyNode): { width: number; height: number } {
+  const base = SIZE[n.kind] ?? SIZE.sandbox;
+  return n.kind === "sandbox" && n.ports?.length ? { width: base.width, height: base.height + PORTS_LINE } : base;
+}
+
+/** "tcp 8080→80" for each published port. */
+function portLabels(ports: TopologyNode["ports"]): string[] {
+  return (ports ?? []).map(formatPort);
+}
+
 /** Above this many sandboxes they are packed in a block instead of one column. */
 const COLUMN_MAX = 10;
 
@@ -59,11 +73,10 @@ async function layout(topology: Topology): Promise<Positions> {
   const ordered = [...topology.nodes.filter((n) => ranks.get(n.id) !== 3), ...sandboxes];
   const packed = sandboxes.length > COLUMN_MAX;
   const packedIds = new Set(packed ? sandboxes.map((n) => n.id) : []);
-  const size = (n: TopologyNode) => SIZE[n.kind] ?? SIZE.sandbox;
 
   const children: ElkNode[] = ordered
     .filter((n) => !packedIds.has(n.id))
-    .map((n) => ({ id: n.id, ...size(n) }));
+    .map((n) => ({ id: n.id, ...sizeOf(n) }));
   if (packed) {
     children.push({
       id: "(sandboxes)",
@@ -73,7 +86,7 @@ async function layout(topology: Topology): Promise<Positions> {
         "elk.spacing.nodeNode": "18",
         "elk.padding": "[top=10,left=10,bottom=10,right=10]",
       },
-      children: sandboxes.map((n) => ({ id: n.id, ...size(n) })),
+      children: sandboxes.map((n) => ({ id: n.id, ...sizeOf(n) })),
     });
   }
   const seen = new Set<string>();
@@ -147,12 +160,14 @@ function handles() {
 const SandboxNode = memo(function SandboxNode({ data }: NodeProps<Node<NodeData>>) {
   const { node, detail, dim, hit } = data;
   const reason = detail ?? node.status;
+  const ports = portLabels(node.ports);
   return (
     <div
       title={`${node.label}: ${reason}`}
       data-testid={`topo-sandbox-${node.label}`}
       data-status={node.status}
-      className={`h-16 w-44 cursor-pointer rounded-lg border-2 bg-white px-2.5 py-1.5 shadow-sm transition-opacity ${STATUS_RING[node.status] ?? "border-slate-300"} ${dim ? "opacity-25" : ""} ${hit ? "ring-4 ring-indigo-300" : ""}`}
+      style={{ height: sizeOf(node).height }}
+      className={`w-44 cursor-pointer rounded-lg border-2 bg-white px-2.5 py-1.5 shadow-sm transition-opacity ${STATUS_RING[node.status] ?? "border-slate-300"} ${dim ? "opacity-25" : ""} ${hit ? "ring-4 ring-indigo-300" : ""}`}
     >
       {handles()}
       <div className="flex items-center gap-1.5">
@@ -164,6 +179,12 @@ const SandboxNode = memo(function SandboxNode({ data }: NodeProps<Node<NodeData>
       <p className="truncate text-[10px] text-slate-500">
         {node.status === "ok" ? `owner ${node.owner ?? ""}` : <span className="font-medium text-amber-700">{node.status}: {reason}</span>}
       </p>
+      {ports.length ? (
+        <p className="truncate font-mono text-[10px] text-indigo-700" data-testid="topo-ports" title={`published: ${ports.join(", ")}`}>
+          <span className="sr-only">published ports </span>
+          {ports.join(" · ")}
+        </p>
+      ) : null}
     </div>
   );
 });
@@ -310,7 +331,7 @@ function Graph({ topology, sampledAt, sandboxes }: { topology: Topology; sampled
 
   // Lay out again only when the set of nodes or links changes, not on every counter poll.
   const structure = useMemo(
-    () => [...topology.nodes.map((n) => n.id).sort(), "|", ...topology.edges.filter((e) => e.kind !== "nat").map((e) => `${e.source}>${e.target}`).sort()].join(","),
+    () => [...topology.nodes.map((n) => `${n.id}:${sizeOf(n).height}`).sort(), "|", ...topology.edges.filter((e) => e.kind !== "nat").map((e) => `${e.source}>${e.target}`).sort()].join(","),
     [topology],
   );
   const topologyRef = useRef(topology);
@@ -350,13 +371,16 @@ function Graph({ topology, sampledAt, sandboxes }: { topology: Topology; sampled
       id: n.id,
       type: n.kind,
       position: positions.get(n.id) ?? { x: 0, y: 0 },
-      width: (SIZE[n.kind] ?? SIZE.sandbox).width,
-      height: (SIZE[n.kind] ?? SIZE.sandbox).height,
+      width: sizeOf(n).width,
+      height: sizeOf(n).height,
       data: { node: n, detail: n.kind === "sandbox" ? details.get(n.label) : undefined, dim: q !== "" && !hits.has(n.id) && n.kind !== "host", hit: hits.has(n.id) },
       draggable: false,
       connectable: false,
       selectable: n.kind === "sandbox",
-      ariaLabel: n.kind === "sandbox" ? `Sandbox ${n.label}, ${n.status}, ${n.addresses.join(" ")}` : `${n.kind} ${n.label}`,
+      ariaLabel:
+        n.kind === "sandbox"
+          ? `Sandbox ${n.label}, ${n.status}, ${n.addresses.join(" ")}${n.ports?.length ? `, published ${portLabels(n.ports).join(", ")}` : ""}`
+          : `${n.kind} ${n.label}`,
     }));
   }, [positions, topology, details, hits, q]);
 

@@ -191,8 +191,25 @@ test.describe("sandboxes", () => {
     await expect(page.getByTestId("program-log")).toContainText("GET / HTTP/1.1");
     await screenshot(page, testInfo, "sandbox-programs", { fullPage: true });
 
+    // The graph shows the published port on the sandbox's node.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Topology" }).click();
+    const node = page.getByTestId(`topo-sandbox-${name}`);
+    await expect(node.getByTestId("topo-ports")).toContainText("tcp 8081→8000");
+    // The table counts the running program.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sandboxes" }).click();
+    await page.getByRole("searchbox").fill(name);
+    const tableRow = page.getByTestId(`sandbox-row-${name}`);
+    await expect(tableRow.getByTestId("sandbox-running")).toHaveText("1");
+    await expect(tableRow.getByTestId("sandbox-rules")).toHaveText("0");
+
+    await page.getByRole("link", { name, exact: true }).click();
+    await expect(row).toHaveAttribute("data-state", "running");
     await row.getByRole("button", { name: /^Stop / }).click();
     await expect(row).toHaveAttribute("data-state", "exited");
+    // Stopped: the table follows.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sandboxes" }).click();
+    await page.getByRole("searchbox").fill(name);
+    await expect(page.getByTestId(`sandbox-row-${name}`).getByTestId("sandbox-running")).toHaveText("0");
     await api(page, "sandbox.delete", { name });
   });
 

@@ -8,8 +8,8 @@ import { observe, namespaceOfId, type Observed } from "../net/observe";
 import { chainRules } from "../net/iptables";
 import { CHAINS, JUMPS, markIdOfAlias } from "../net/layout";
 import { hostIfName } from "../net/names";
-import { sandboxes } from "../store/schema";
-import { viewOf, type EngineApp } from "./sandboxes";
+import { ports, sandboxes } from "../store/schema";
+import { viewCountsOf, viewOf, type EngineApp, type Mode } from "./sandboxes";
 
 export interface HostInfo {
   uplinks: { name: string; addresses: string[]; default: boolean; up: boolean }[];
@@ -141,8 +141,16 @@ export interface TopologyNode {
   statusDetail?: string;
   addresses: string[];
   /** For sandbox nodes: the mode and owner; extra fields are allowed by API.md. */
-  mode?: string;
+  mode?: Mode;
   owner?: string;
+  /** For sandbox nodes: the published ports (from the store), by protocol and host port. */
+  ports?: TopologyPort[];
+}
+
+export interface TopologyPort {
+  protocol: "tcp" | "udp";
+  hostPort: number;
+  sandboxPort: number;
 }
 
 export interface TopologyEdge {
@@ -160,6 +168,17 @@ export interface TopologyEdge {
 export async function topology(app: EngineApp): Promise<{ nodes: TopologyNode[]; edges: TopologyEdge[] }> {
   const observed = await observe(app.runner);
   const rows = app.store.select().from(sandboxes).all();
+  const counts = viewCountsOf(app.store);
+  const portsBySandbox = new Map<string, TopologyPort[]>();
+  for (const p of app.store
+    .select({ sandboxId: ports.sandboxId, protocol: ports.protocol, hostPort: ports.hostPort, sandboxPort: ports.sandboxPort })
+    .from(ports)
+    .orderBy(ports.protocol, ports.hostPort)
+    .all()) {
+    const list = portsBySandbox.get(p.sandboxId) ?? [];
+    list.push({ protocol: p.protocol, hostPort: p.hostPort, sandboxPort: p.sandboxPort });
+    portsBySandbox.set(p.sandboxId, list);
+  }
   const nodes: TopologyNode[] = [];
   const edges: TopologyEdge[] = [];
   const hostAddresses = observed.links
@@ -174,8 +193,18 @@ export async function topology(app: EngineApp): Promise<{ nodes: TopologyNode[];
   }
   const managed = new Set(rows.map((r) => r.name));
   for (const row of rows) {
-    const view = viewOf(app, row, observed);
-    nodes.push({ id: `sandbox:${row.name}`, kind: "sandbox", label: row.name, status: view.status, ...(view.statusDetail ? { statusDetail: view.statusDetail } : {}), addresses: view.interfaces.flatMap((i) => i.addresses), mode: row.mode, owner: row.owner });
+    const view = viewOf(app, row, observed, counts);
+    nodes.push({
+      id: `sandbox:${row.name}`,
+      kind: "sandbox",
+      label: row.name,
+      status: view.status,
+      ...(view.statusDetail ? { statusDetail: view.statusDetail } : {}),
+      addresses: view.interfaces.flatMap((i) => i.addresses),
+      mode: row.mode,
+      owner: row.owner,
+      ports: portsBySandbox.get(row.id) ?? [],
+    });
     const link = observed.links.find((l) => l.name === hostIfName(row.id));
     if (!link || !row.hostAddress) continue;
     const prefix = row.subnet?.split("/")[1];

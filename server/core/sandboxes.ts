@@ -12,14 +12,14 @@
  * deleted; a crash in between is finished by reconcile, so a deleted sandbox never
  * comes back.
  */
-import { eq, inArray } from "drizzle-orm";
+import { and, count, eq, inArray } from "drizzle-orm";
 import { Address4, Address6 } from "ip-address";
 import { z } from "zod";
 import type { App } from "../app";
 import { AppError } from "../errors";
 import { log } from "../log";
 import type { Db } from "../store/db";
-import { sandboxes } from "../store/schema";
+import { processes, rules, sandboxes } from "../store/schema";
 import { writeAudit } from "./audit";
 import type { Role } from "./users";
 import { addressesOf, allocateBlock, conflictOf, rangeOf, subnetSchema, usedRanges } from "./allocation";
@@ -146,6 +146,40 @@ export interface SandboxView {
   interfaces: { name: string; hostName: string | null; addresses: string[] }[];
   adopted: boolean;
   createdAt: string;
+  /** Filter rules of the sandbox (from the store). */
+  ruleCount: number;
+  /** Programs running in the sandbox (state `running` in the store). */
+  runningPrograms: number;
+}
+
+/** Per-sandbox counts for views: rules by sandbox id, running programs by sandbox name. */
+export interface ViewCounts {
+  rules: Map<string, number>;
+  running: Map<string, number>;
+}
+
+/**
+ * Rule and running-program counts, one grouped query each, for the given rows (all
+ * sandboxes when omitted): a list costs two queries whatever its length.
+ */
+export function viewCountsOf(db: Db, rows?: readonly Pick<SandboxRow, "id" | "name">[]): ViewCounts {
+  if (rows && rows.length === 0) return { rules: new Map(), running: new Map() };
+  const ruleCounts = db
+    .select({ sandboxId: rules.sandboxId, n: count() })
+    .from(rules)
+    .where(rows ? inArray(rules.sandboxId, rows.map((r) => r.id)) : undefined)
+    .groupBy(rules.sandboxId)
+    .all();
+  const runningCounts = db
+    .select({ sandbox: processes.sandbox, n: count() })
+    .from(processes)
+    .where(rows ? and(eq(processes.state, "running"), inArray(processes.sandbox, rows.map((r) => r.name))) : eq(processes.state, "running"))
+    .groupBy(processes.sandbox)
+    .all();
+  return {
+    rules: new Map(ruleCounts.map((r) => [r.sandboxId, r.n])),
+    running: new Map(runningCounts.map((r) => [r.sandbox, r.n])),
+  };
 }
 
 /** The kernel-facing spec of a stored sandbox (with its filter rules). */
@@ -166,8 +200,11 @@ export function specOf(db: Db, row: SandboxRow): SandboxSpec {
   };
 }
 
-/** What a sandbox looks like to API callers; `observed` (if given) decides its status. */
-export function viewOf(app: Pick<App, "store">, row: SandboxRow, observed: Observed | null): SandboxView {
+/**
+ * What a sandbox looks like to API callers; `observed` (if given) decides its status.
+ * Lists pass `counts` from one viewCountsOf for all their rows; alone it reads its own.
+ */
+export function viewOf(app: Pick<App, "store">, row: SandboxRow, observed: Observed | null, counts: ViewCounts = viewCountsOf(app.store, [row])): SandboxView {
   let status: SandboxView["status"] = "ok";
   let statusDetail: string | undefined;
   const error = engineOf(app).errors.get(row.id);
@@ -207,6 +244,8 @@ export function viewOf(app: Pick<App, "store">, row: SandboxRow, observed: Obser
     interfaces: wired ? [{ name: "eth0", hostName: hostIfName(row.id), addresses: [`${row.address}/${prefix}`] }] : [],
     adopted: row.adopted,
     createdAt: row.createdAt,
+    ruleCount: counts.rules.get(row.id) ?? 0,
+    runningPrograms: counts.running.get(row.name) ?? 0,
   };
 }
 
@@ -243,8 +282,9 @@ export async function listSandboxes(app: EngineApp): Promise<{ sandboxes: Sandbo
   const observed = await observe(app.runner);
   const rows = allRows(app.store).sort((a, b) => a.name.localeCompare(b.name));
   const names = new Set(rows.map((r) => r.name));
+  const counts = viewCountsOf(app.store);
   return {
-    sandboxes: rows.map((row) => viewOf(app, row, observed)),
+    sandboxes: rows.map((row) => viewOf(app, row, observed, counts)),
     foreign: observed.namespaces
       .filter((n) => !names.has(n.name))
       .map((n) => ({ name: n.name }))
@@ -395,7 +435,8 @@ export async function createSandboxes(app: EngineApp, actor: Actor, inputs: read
       inputs.forEach((input) => writeAudit(tx, { user: actor.username, action, target: input.name, sandbox: input.name, input, result: "ok" }));
     });
     for (const row of rows) app.events.publish({ type: action, sandbox: row.name, by: actor.username });
-    return rows.map((row) => viewOf(app, { ...row, state: "ready" }, null));
+    const counts = viewCountsOf(app.store, rows);
+    return rows.map((row) => viewOf(app, { ...row, state: "ready" }, null, counts));
   });
 }
 

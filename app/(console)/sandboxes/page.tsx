@@ -2,7 +2,7 @@
 
 import { useMemo, useState } from "react";
 import Link from "next/link";
-import { useQueries, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/components/trpc-provider";
 import { canManage, canOperate, useSession } from "@/components/session";
 import { ACTIONS_COLUMN, Badge, Button, Card, DataTable, Muted, PageHeader, QueryStatus, StatusBadge, inputClass, table } from "@/components/ui";
@@ -15,8 +15,10 @@ const PAGE = 50;
 export default function SandboxesPage() {
   const trpc = useTRPC();
   const me = useSession();
+  // The list carries each sandbox's rule count and running programs (two grouped store
+  // queries on the server); every change announced by events.watch refreshes it
+  // (components/live-events.tsx).
   const list = useQuery(trpc.sandbox.list.queryOptions());
-  const programs = useQuery(trpc.process.list.queryOptions());
   const [creating, setCreating] = useState(false);
   const [bulk, setBulk] = useState(false);
   const [deleting, setDeleting] = useState<string | null>(null);
@@ -33,19 +35,6 @@ export default function SandboxesPage() {
   const pages = Math.max(1, Math.ceil(rows.length / PAGE));
   const current = Math.min(page, pages - 1);
   const shown = rows.slice(current * PAGE, current * PAGE + PAGE);
-
-  const running = useMemo(() => {
-    const counts = new Map<string, number>();
-    for (const p of programs.data ?? []) if (p.state === "running") counts.set(p.sandbox, (counts.get(p.sandbox) ?? 0) + 1);
-    return counts;
-  }, [programs.data]);
-
-  // Rule counts of the rows on screen (the list itself does not carry them): from the
-  // store only (`counters: false`), so no row costs a read of the kernel's tables. Every
-  // change announced by events.watch refreshes them (components/live-events.tsx).
-  const ruleLists = useQueries({
-    queries: shown.map((s) => ({ ...trpc.rule.list.queryOptions({ sandbox: s.name, counters: false }), staleTime: 10_000 })),
-  });
 
   return (
     <>
@@ -89,9 +78,7 @@ export default function SandboxesPage() {
             label="Sandboxes"
             columns={["Name", "Mode", "Addresses", "Owner", "Status", { label: "Rules", align: "right" }, { label: "Running programs", align: "right" }, ACTIONS_COLUMN]}
           >
-            {shown.map((s, k) => {
-              const counted = ruleLists[k];
-              const rules = counted?.data ? counted.data.rules.length : counted?.error ? "—" : "…";
+            {shown.map((s) => {
               return (
                 <tr key={s.name} className={table.row} data-testid={`sandbox-row-${s.name}`}>
                   <td className={`${table.td} font-mono font-medium`}>
@@ -121,9 +108,11 @@ export default function SandboxesPage() {
                     {s.statusDetail && s.status !== "ok" ? <p className="mt-0.5 max-w-[16rem] text-xs text-slate-500">{s.statusDetail}</p> : null}
                   </td>
                   <td className={`${table.td} text-right tabular-nums`} data-testid="sandbox-rules">
-                    {rules}
+                    {s.ruleCount}
                   </td>
-                  <td className={`${table.td} text-right tabular-nums`}>{running.get(s.name) ?? 0}</td>
+                  <td className={`${table.td} text-right tabular-nums`} data-testid="sandbox-running">
+                    {s.runningPrograms}
+                  </td>
                   <td className={`${table.td} text-right`}>
                     {canManage(me, s.owner) ? (
                       <Button variant="ghost-danger" aria-label={`Delete ${s.name}`} onClick={() => setDeleting(s.name)}>
