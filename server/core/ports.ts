@@ -9,6 +9,7 @@ import type { portAddSchema } from "../net/rules-input";
 import { listeningPorts, renderPortsChain, type PortSpec } from "../net/ports-nat";
 import { applyPorts, readPortRules } from "../net/rules-apply";
 import { log } from "../log";
+import { PORTS_KEY } from "./lock";
 
 /**
  * Published ports (API.md "Published ports"): DNAT from a host port to a sandbox port in
@@ -23,9 +24,6 @@ export interface PortView {
   hostPort: number;
   sandboxPort: number;
 }
-
-/** The lock key of the host-wide port table. */
-const PORTS_LOCK = "(ports)";
 
 /**
  * Every published port on the host as the renderer needs it, optionally without one
@@ -87,7 +85,7 @@ async function portChange<T>(
   } catch (error) {
     fail(error);
   }
-  return withSandboxLock(PORTS_LOCK, async () => {
+  return withSandboxLock(app, PORTS_KEY, async () => {
     let plan: ReturnType<typeof fn>;
     try {
       const sandbox = sandboxByName(app.store, name);
@@ -193,7 +191,7 @@ export async function deletePort(app: RulesApp, actor: Actor, input: { sandbox: 
  * creates the chain and its jumps); the engine's reconcile may call it too.
  */
 export async function syncPorts(app: RulesApp): Promise<{ repaired: boolean }> {
-  return withSandboxLock(PORTS_LOCK, async () => {
+  return withSandboxLock(app, PORTS_KEY, async () => {
     const specs = portSpecs(app.store);
     const want = renderPortsChain(specs).slice(1);
     const have = await readPortRules(app.runner);

@@ -12,6 +12,7 @@ import type { z } from "zod";
 import type { ruleAddSchema, ruleReplaceAllSchema, setPolicySchema } from "../net/rules-input";
 import { renderedChainRules, renderRuleDelete, renderRuleInsert, type SandboxFilterSpec } from "../net/sandbox-chains";
 import { applySandboxFilter, readSandboxCounters } from "../net/rules-apply";
+import { withLock } from "./lock";
 
 /**
  * Per-sandbox filter rules (API.md "Filter rules"): an ordered list per sandbox in the
@@ -134,18 +135,14 @@ export function filterSpecOf(db: Db, sandbox: SandboxRow, ruleList: readonly Rul
   };
 }
 
-// One change at a time per sandbox (read-modify-write of its list and its chains).
-const locks = new Map<string, Promise<unknown>>();
-export async function withSandboxLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = locks.get(key) ?? Promise.resolve();
-  const next = previous.then(fn, fn);
-  const settled = next.catch(() => undefined);
-  locks.set(key, settled);
-  try {
-    return await next;
-  } finally {
-    if (locks.get(key) === settled) locks.delete(key);
-  }
+/**
+ * One change at a time per sandbox (read-modify-write of its list and its chains), and
+ * never during the engine's work (create, delete, reconcile rewrite chains from the store
+ * too): the process-wide lock of server/core/lock.ts, holding the key `key` (a sandbox
+ * id, or PORTS_KEY for the host-wide port table).
+ */
+export async function withSandboxLock<T>(app: Pick<App, "store">, key: string, fn: () => Promise<T>): Promise<T> {
+  return withLock(app, [key], fn);
 }
 
 /** What one change does to the store, run inside the transaction that writes its audit row. */
@@ -233,7 +230,7 @@ async function mutate<T>(
     auditRefusal(app.store, actor, action, name, input, error);
     throw error;
   }
-  return withSandboxLock(sandbox.id, async () => {
+  return withSandboxLock(app, sandbox.id, async () => {
     // Read again under the lock: the revision and policy may have moved while waiting.
     let fresh: SandboxRow;
     try {

@@ -32,6 +32,7 @@ import { natLinesOfAllPorts, portSpecs } from "./ports";
 import { renderPortsChain } from "../net/ports-nat";
 import { ports } from "../store/schema";
 import { hostIfName, newSandboxId } from "../net/names";
+import { withLock } from "./lock";
 
 export type EngineApp = Pick<App, "store" | "runner" | "events" | "config">;
 export type SandboxRow = typeof sandboxes.$inferSelect;
@@ -84,9 +85,8 @@ export const deleteManyInputSchema = z.strictObject({ names: z.array(sandboxName
 
 // ---------------------------------------------------------------- engine state
 
-/** Per-App engine state: the lock that orders every plan+apply, and what reconcile learnt. */
+/** Per-App engine state: what reconcile learnt (the lock that orders every plan+apply is server/core/lock.ts). */
 interface Engine {
-  tail: Promise<unknown>;
   /** Sandbox ids a running operation owns: reconcile leaves them alone. */
   inFlight: Set<string>;
   /** Sandbox id → last repair error. */
@@ -101,15 +101,15 @@ interface Engine {
 }
 
 // Next bundles route handlers and instrumentation (start-up, the reconcile timer)
-// separately, so this module can be loaded twice in one process: the engine state (its
-// lock above all) lives on a process-wide global, keyed by the App's store.
+// separately, so this module can be loaded twice in one process: the engine state lives
+// on a process-wide global, keyed by the App's store (and so does the lock).
 const ENGINES_KEY = Symbol.for("nslab.engines");
 const engines: WeakMap<object, Engine> = ((globalThis as Record<symbol, unknown>)[ENGINES_KEY] ??= new WeakMap<object, Engine>()) as WeakMap<object, Engine>;
 
 export function engineOf(app: Pick<App, "store">): Engine {
   let engine = engines.get(app.store);
   if (!engine) {
-    engine = { tail: Promise.resolve(), inFlight: new Set(), errors: new Map(), timer: null, baseVerified: false };
+    engine = { inFlight: new Set(), errors: new Map(), timer: null, baseVerified: false };
     engines.set(app.store, engine);
   }
   return engine;
@@ -117,13 +117,12 @@ export function engineOf(app: Pick<App, "store">): Engine {
 
 /**
  * Runs `fn` alone: observe → plan → apply of one operation never interleaves with
- * another's (the runner's queue orders single commands; this orders whole plans).
+ * another's, nor with a rule, policy or port change (the runner's queue orders single
+ * commands; this orders whole plans). The process-wide lock of server/core/lock.ts,
+ * held whole: rule and port code called from `fn` runs at once under it.
  */
 export async function exclusive<T>(app: Pick<App, "store">, fn: () => Promise<T>): Promise<T> {
-  const engine = engineOf(app);
-  const next = engine.tail.then(fn, fn);
-  engine.tail = next.catch(() => undefined);
-  return next;
+  return withLock(app, "all", fn);
 }
 
 // ---------------------------------------------------------------- views
