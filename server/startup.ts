@@ -2,8 +2,6 @@ import type { App } from "./app";
 import { bootstrapAdmin } from "./auth/bootstrap";
 import { resumeProcesses } from "./core/processes";
 import { startEngine } from "./core/reconcile";
-import { syncPorts } from "./core/ports";
-import { log } from "./log";
 
 /**
  * Work done once when the console starts, in order: the first admin, then (as later
@@ -13,8 +11,7 @@ export async function runStartup(app: App): Promise<void> {
   await bootstrapAdmin(app.store, app.config.dataDir, app.config.NSLAB_ADMIN_PASSWORD, (line) => console.log(line));
   // Programs started by an earlier console: watch the live ones, mark the ended ones exited.
   resumeProcesses(app);
-  // The firewall base layout, ip_forward, and the first reconcile; then one on a timer.
+  // The firewall base layout, ip_forward, and the first reconcile (published ports
+  // included: NSLAB-PORTS is made to hold exactly the store's ports); then one on a timer.
   await startEngine(app);
-  // Published ports: NSLAB-PORTS made to hold exactly the store's ports (rules area).
-  if (process.env.NSLAB_ENGINE !== "off") await syncPorts(app).catch((error) => log.error({ err: error }, "syncing published ports failed"));
 }

@@ -1,6 +1,7 @@
 /**
  * Reconcile on its timer (NSLAB_RECONCILE_SECONDS), as the console runs it after start:
- * a veth deleted by hand comes back without anyone asking, and the repair is announced.
+ * a veth deleted by hand comes back without anyone asking, and the repair is announced;
+ * a published port flushed by hand comes back too.
  *   node scripts/lab/enter.mjs -- npx vitest run --project lab server/core/reconcile-timer.lab.test.ts
  */
 import { afterAll, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { hostIfName } from "../net/names";
 import { startEngine, stopEngine } from "./reconcile";
 import { createSandboxes, deleteSandboxes, getSandbox } from "./sandboxes";
 import type { ChangeEvent } from "./events";
+import { addPort } from "./ports";
 
 requireLab();
 
@@ -43,4 +45,19 @@ it("the timer repairs a veth deleted by hand and publishes the drift and the rep
   expect(status).toBe("ok");
   expect(events.find((e) => e.type === "sandbox.drift" && e.sandbox === "timed")?.by).toBe("system");
   expect(await probe("timed", lab.worldAddr, lab.worldPort)).toEqual({ kind: "ok", body: lab.uplinkAddr });
+});
+
+it("the timer rewrites NSLAB-PORTS flushed by hand", async () => {
+  const p = await addPort(app, admin, { sandbox: "timed", protocol: "tcp", hostPort: 18095, sandboxPort: 80 });
+  const portLines = async () => (await labRun("iptables-save", ["-t", "nat"])).split("\n").filter((l) => l.startsWith("-A NSLAB-PORTS "));
+  const before = await portLines();
+  expect(before.join("\n")).toContain(`port:${p.id}`);
+  await labRun("iptables", ["-t", "nat", "-F", "NSLAB-PORTS"]);
+  // Wait for the outcome; the bound only ends a hang.
+  let after: string[] = [];
+  for (let i = 0; i < 300 && after.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await portLines();
+  }
+  expect(after).toEqual(before);
 });

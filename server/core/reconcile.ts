@@ -1,7 +1,7 @@
 /**
- * Reconcile: compares the kernel with the store and repairs what nslab owns. Runs at
- * start (forced: the fixed base chains are rewritten), on `host.reconcile`, and every
- * NSLAB_RECONCILE_SECONDS. It recreates what is missing, finishes what a crash left
+ * Reconcile: compares the kernel with the store and repairs what nslab owns (published
+ * ports included: NSLAB-PORTS is rewritten when it differs). Runs at start (forced: the
+ * fixed base chains are rewritten), on `host.reconcile`, and every NSLAB_RECONCILE_SECONDS. It recreates what is missing, finishes what a crash left
  * `creating` or `deleting`, removes nslab-marked objects the store does not want, and
  * never touches anything unmarked. Drift is reported per sandbox and as events.
  */
@@ -15,6 +15,8 @@ import { engineOf, exclusive, specOf, type EngineApp, type SandboxRow } from "./
 import { observe } from "../net/observe";
 import { apply } from "../net/apply";
 import { planDelete, planReconcile } from "../net/plan";
+import { renderPortsChain } from "../net/ports-nat";
+import { portSpecs } from "./ports";
 
 export interface ReconcileReport {
   repaired: { sandbox: string; what: string }[];
@@ -24,6 +26,8 @@ export interface ReconcileReport {
   base: string[];
   /** Sandboxes a crash left half-deleted, now gone. */
   finishedDeletes: string[];
+  /** Published ports: NSLAB-PORTS rewritten because it differed from the store. */
+  ports: string[];
 }
 
 /** One reconcile pass. `by` names who asked (a user, or "system"). */
@@ -38,10 +42,13 @@ export async function reconcile(app: EngineApp, options: { by: string; force?: b
     const finish = new Set(desired.filter((r) => r.state === "creating").map((r) => r.id));
     const keep = new Set([...engine.inFlight, ...deleting.map((r) => r.id)]);
     const keepNames = new Set([...rows.filter((r) => keep.has(r.id)).map((r) => r.name)]);
+    // Every published port, but those of sandboxes being deleted here.
+    const deletingIds = new Set(deleting.map((r) => r.id));
+    const portLines = renderPortsChain(portSpecs(app.store).filter((p) => !deletingIds.has(p.sandboxId))).filter((l) => !l.startsWith(":"));
     const plan = planReconcile(
       desired.map((r) => specOf(app.store, r)),
       observed,
-      { keep, keepNames, finish, force: options.force ?? false },
+      { keep, keepNames, finish, force: options.force ?? false, ports: portLines },
     );
     const deleteSteps = deleting.length ? planDelete(deleting.map((r) => specOf(app.store, r)), observed) : [];
     const report: ReconcileReport = {
@@ -50,6 +57,7 @@ export async function reconcile(app: EngineApp, options: { by: string; force?: b
       drift: [...plan.drift].map(([sandbox, problems]) => ({ sandbox, problems })),
       base: plan.base,
       finishedDeletes: deleting.map((r) => r.name),
+      ports: plan.ports,
     };
     const byName = new Map(desired.map((r) => [r.name, r] as const));
     try {
@@ -71,7 +79,7 @@ export async function reconcile(app: EngineApp, options: { by: string; force?: b
       if (row) engine.errors.delete(row.id);
     }
     const finished: SandboxRow[] = desired.filter((r) => finish.has(r.id));
-    if (finished.length || deleting.length || plan.repaired.length || plan.removed.length) {
+    if (finished.length || deleting.length || plan.repaired.length || plan.removed.length || plan.ports.length) {
       app.store.transaction((tx) => {
         if (finished.length) tx.update(sandboxes).set({ state: "ready" }).where(inArray(sandboxes.id, finished.map((r) => r.id))).run();
         for (const row of finished) {
@@ -88,13 +96,16 @@ export async function reconcile(app: EngineApp, options: { by: string; force?: b
         if (plan.removed.length) {
           writeAudit(tx, { user: options.by, action: "host.reconcile.remove", target: null, sandbox: null, input: { removed: plan.removed }, result: "ok" });
         }
+        if (plan.ports.length) {
+          writeAudit(tx, { user: options.by, action: "host.reconcile.ports", target: null, sandbox: null, input: { ports: plan.ports }, result: "ok" });
+        }
       });
     }
     for (const { sandbox } of report.drift) app.events.publish({ type: "sandbox.drift", sandbox, by: options.by });
     for (const { sandbox } of plan.repaired) app.events.publish({ type: "sandbox.repaired", sandbox, by: options.by });
     for (const name of report.finishedDeletes) app.events.publish({ type: "sandbox.delete", sandbox: name, by: options.by });
-    if (plan.removed.length || plan.base.length) app.events.publish({ type: "host.reconcile", by: options.by });
-    if (report.repaired.length || report.removed.length || report.base.length || report.finishedDeletes.length) {
+    if (plan.removed.length || plan.base.length || plan.ports.length) app.events.publish({ type: "host.reconcile", by: options.by });
+    if (report.repaired.length || report.removed.length || report.base.length || report.finishedDeletes.length || report.ports.length) {
       log.info({ report }, "reconcile changed the host");
     }
     return report;

@@ -475,6 +475,44 @@ describe("drift and reconcile", () => {
   });
 });
 
+describe("drift in the middle of a chain, and published ports", () => {
+  it("two rules reordered by hand (iptables-restore) are drift; host.reconcile restores the store's order", async () => {
+    const s = await alice().sandbox.get({ name: "nat1" });
+    const chain = `NSLAB-E-${s.id}`;
+    const r1 = await alice().rule.add({ sandbox: "nat1", direction: "egress", action: "drop", protocol: "tcp", ports: "1001" });
+    const r2 = await alice().rule.add({ sandbox: "nat1", direction: "egress", action: "accept", protocol: "udp", ports: "1002" });
+    const chainLines = async () => (await labRun("iptables-save", ["-t", "filter"])).split("\n").filter((l) => l.startsWith(`-A ${chain} `));
+    const before = await chainLines();
+    expect(before).toHaveLength(4); // conntrack, r1, r2, policy
+    // Same length and the same last line: only the middle differs.
+    await labRun("iptables-restore", ["--noflush", "--wait"], `*filter\n:${chain} - [0:0]\n${[before[0], before[2], before[1], before[3]].join("\n")}\nCOMMIT\n`);
+    expect((await alice().rule.list({ sandbox: "nat1" })).inSync).toBe(false);
+    expect((await alice().sandbox.get({ name: "nat1" })).statusDetail).toBe(`chain ${chain} differs`);
+    const report = await admin().host.reconcile();
+    expect(report.drift).toEqual([{ sandbox: "nat1", problems: [`chain ${chain} differs`] }]);
+    expect(report.repaired).toEqual([{ sandbox: "nat1", what: `chain ${chain} differs` }]);
+    expect(await chainLines()).toEqual(before);
+    expect((await alice().rule.list({ sandbox: "nat1" })).inSync).toBe(true);
+    expect((await admin().host.reconcile()).drift).toEqual([]);
+    await alice().rule.delete({ sandbox: "nat1", id: r1.id });
+    await alice().rule.delete({ sandbox: "nat1", id: r2.id });
+  });
+
+  it("a published port flushed by hand comes back with host.reconcile, and a second pass finds nothing", async () => {
+    const p = await alice().port.add({ sandbox: "nat1", protocol: "tcp", hostPort: 18090, sandboxPort: 80 });
+    const portLines = async () => (await labRun("iptables-save", ["-t", "nat"])).split("\n").filter((l) => l.startsWith("-A NSLAB-PORTS "));
+    const before = await portLines();
+    expect(before.join("\n")).toContain(`port:${p.id}`);
+    await labRun("iptables", ["-t", "nat", "-F", "NSLAB-PORTS"]);
+    const report = await admin().host.reconcile();
+    expect(report.ports).toEqual([`nat chain NSLAB-PORTS rewritten from the store: it held 0 line(s), the store has ${before.length} published port(s)`]);
+    expect(await portLines()).toEqual(before);
+    expect((await admin().host.reconcile()).ports).toEqual([]);
+    await alice().port.delete({ sandbox: "nat1", id: p.id });
+    expect(await portLines()).toEqual([]);
+  });
+});
+
 describe("foreign namespaces and adopt", () => {
   it("list() shows foreign namespaces; adopt takes one under management as it is", async () => {
     await labRun("ip", ["netns", "add", "adoptme"]);

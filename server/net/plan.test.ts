@@ -5,6 +5,9 @@ import { diagnose, planCreate, planDelete, planDeleteFast, planReconcile, render
 import { FakeRunner, CommandError } from "./runner";
 import { apply } from "./apply";
 import { AppError } from "../errors";
+import { sandboxLines } from "./layout";
+import { renderedChainRules } from "./sandbox-chains";
+import { renderPortRule } from "./ports-nat";
 
 const IP_EMPTY = [
   `[{"name":"world","id":0}]`,
@@ -359,6 +362,64 @@ describe("planReconcile", () => {
       "chain NSLAB-E-sabcdefgh1 missing",
       "chain NSLAB-I-sabcdefgh1 missing",
     ]);
+  });
+
+  /** The host as the engine left `sp` (namespace, veth, shared lines), its chains as `chainLines`, NSLAB-PORTS as `ports`. */
+  const wiredHost = (sp: SandboxSpec, chainLines: string[], ports: string[] = []) => {
+    const ip = IP_EMPTY.split("\n");
+    ip[0] = `[{"name":"alpha","id":1},{"name":"world","id":0}]`;
+    ip[1] = ip[1]!.replace(
+      /\]$/,
+      `,{"ifindex":5,"ifname":"nslsabcdefgh1","flags":["UP"],"ifalias":"nslab:sabcdefgh1","link_netnsid":1,"linkinfo":{"info_kind":"veth"},"addr_info":[{"family":"inet","local":"10.200.0.1","prefixlen":30}]}]`,
+    );
+    const shared = sandboxLines(sp);
+    const save = BASE_SAVE.replace(":NSLAB-EGRESS - [0:0]", ":NSLAB-E-sabcdefgh1 - [0:0]\n:NSLAB-EGRESS - [0:0]\n:NSLAB-I-sabcdefgh1 - [0:0]")
+      .replace("-A NSLAB-FORWARD -j NSLAB-USER", [...chainLines, ...shared.filter.map((l) => `-A ${l.chain} ${l.spec}`), "-A NSLAB-FORWARD -j NSLAB-USER"].join("\n"))
+      .replace("-A POSTROUTING -j NSLAB-POSTROUTING", ["-A POSTROUTING -j NSLAB-POSTROUTING", ...ports, ...shared.nat.map((l) => `-A ${l.chain} ${l.spec}`)].join("\n"));
+    return observed(ip.join("\n"), save);
+  };
+  const twoRules = spec({
+    rules: [
+      { id: "r000000001", direction: "egress", action: "drop", protocol: "tcp", peer: null, ports: "1001" },
+      { id: "r000000002", direction: "egress", action: "accept", protocol: "udp", peer: null, ports: "1002" },
+    ],
+  });
+
+  it("finds a sandbox whose chains match the store in order; rules swapped in the middle are drift and get rewritten", () => {
+    const lines = renderedChainRules(twoRules);
+    expect(diagnose(twoRules, wiredHost(twoRules, lines))).toEqual([]);
+    expect(planReconcile([twoRules], wiredHost(twoRules, lines)).steps).toEqual([]);
+    // Same length, same last line: only the middle differs.
+    const swapped = [lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)];
+    expect(diagnose(twoRules, wiredHost(twoRules, swapped))).toEqual(["chain NSLAB-E-sabcdefgh1 differs"]);
+    const plan = planReconcile([twoRules], wiredHost(twoRules, swapped));
+    expect(plan.repaired).toEqual([{ sandbox: "alpha", what: "chain NSLAB-E-sabcdefgh1 differs" }]);
+    const text = renderPlan(plan.steps);
+    expect(text).toContain(":NSLAB-E-sabcdefgh1 - [0:0]");
+    expect(text.indexOf("rule:r000000001")).toBeLessThan(text.indexOf("rule:r000000002", text.indexOf(":NSLAB-E-sabcdefgh1")));
+    // An edited rule in the middle is drift too.
+    const edited = lines.map((l) => l.replace("--dport 1001", "--dport 1003"));
+    expect(diagnose(twoRules, wiredHost(twoRules, edited))).toEqual(["chain NSLAB-E-sabcdefgh1 differs"]);
+  });
+
+  it("rewrites NSLAB-PORTS from the store when it differs, and only then", () => {
+    const port = renderPortRule({ id: "pabcdefgh1", sandboxId: "sabcdefgh1", protocol: "tcp", hostPort: 8080, sandboxPort: 80, address: "10.200.0.2" });
+    const orphan = renderPortRule({ id: "pzzzzzzzz1", sandboxId: "szzzzzzzz1", protocol: "tcp", hostPort: 9090, sandboxPort: 80, address: "10.200.0.6" });
+    const lines = renderedChainRules(spec());
+    // In order: nothing to do.
+    expect(planReconcile([spec()], wiredHost(spec(), lines, [port]), { ports: [port] })).toMatchObject({ steps: [], ports: [] });
+    // Flushed by hand: rewritten whole.
+    const flushed = planReconcile([spec()], wiredHost(spec(), lines), { ports: [port] });
+    expect(flushed.ports).toEqual(["nat chain NSLAB-PORTS rewritten from the store: it held 0 line(s), the store has 1 published port(s)"]);
+    expect(renderPlan(flushed.steps)).toContain(":NSLAB-PORTS - [0:0]");
+    expect(renderPlan(flushed.steps)).toContain(port);
+    // A line of a sandbox the store does not have: reported as removed, gone with the rewrite (no -D after the flush).
+    const extra = planReconcile([spec()], wiredHost(spec(), lines, [port, orphan]), { ports: [port] });
+    expect(extra.removed).toEqual([{ object: "nat NSLAB-PORTS rule", what: "rule of a sandbox (szzzzzzzz1) the store does not have" }]);
+    expect(renderPlan(extra.steps)).not.toContain("-D NSLAB-PORTS");
+    expect(renderPlan(extra.steps)).not.toContain("9090");
+    // Without `ports` the chain is left alone (only orphan lines removed).
+    expect(renderPlan(planReconcile([spec()], wiredHost(spec(), lines)).steps)).not.toContain(":NSLAB-PORTS");
   });
 
   it("removes marked objects the store does not want and leaves unmarked ones", () => {

@@ -342,6 +342,8 @@ export interface ReconcilePlan {
   drift: Map<string, string[]>;
   /** Base-layout repairs (chains, jumps). */
   base: string[];
+  /** What was done to NSLAB-PORTS (rewritten from the store when it differed). */
+  ports: string[];
 }
 
 /** A sandbox's problems as the observation shows them (empty: the kernel matches the store). */
@@ -370,9 +372,10 @@ export function diagnose(s: SandboxSpec, observed: Observed): string[] {
         problems.push(`chain ${chain} missing`);
         continue;
       }
+      // The whole chain, line by line (rules reordered or edited in the middle count too).
       const want = rendered.filter((l) => l.startsWith(`-A ${chain} `)).map((l) => normalizeSpec(l.slice(4 + chain.length)));
       const have = chainRules(tables.filter, chain);
-      if (have.length !== want.length || have[have.length - 1] !== want[want.length - 1]) problems.push(`chain ${chain} differs`);
+      if (have.length !== want.length || have.some((line, k) => line !== want[k])) problems.push(`chain ${chain} differs`);
     }
   }
   return problems;
@@ -387,11 +390,21 @@ export function diagnose(s: SandboxSpec, observed: Observed): string[] {
 export function planReconcile(
   desired: readonly SandboxSpec[],
   observed: Observed,
-  options: { keep?: ReadonlySet<string>; finish?: ReadonlySet<string>; force?: boolean; keepNames?: ReadonlySet<string> } = {},
+  options: {
+    keep?: ReadonlySet<string>;
+    finish?: ReadonlySet<string>;
+    force?: boolean;
+    keepNames?: ReadonlySet<string>;
+    /**
+     * The `-A NSLAB-PORTS ...` lines the store wants (every published port); when given
+     * and the kernel's chain differs, it is rewritten whole. Null/absent: left alone.
+     */
+    ports?: readonly string[] | null;
+  } = {},
 ): ReconcilePlan {
   const keep = options.keep ?? new Set<string>();
   const finish = options.finish ?? new Set<string>();
-  const result: ReconcilePlan = { steps: [], repaired: [], removed: [], drift: new Map(), base: [] };
+  const result: ReconcilePlan = { steps: [], repaired: [], removed: [], drift: new Map(), base: [], ports: [] };
   const parts = newParts();
   const hostLines: string[] = [];
   const insides: SandboxSpec[] = [];
@@ -404,6 +417,20 @@ export function planReconcile(
     result.base.push("ip_forward enabled");
   }
   addBaseRepairs(observed, parts, options.force ?? false, result.base);
+
+  // Published ports: NSLAB-PORTS rewritten whole from the store when it differs (which
+  // also drops lines of sandboxes the store does not have: no -D for those below).
+  let portsRewritten = false;
+  if (options.ports && observed.tables) {
+    const want = options.ports.map((l) => normalizeSpec(l.replace(/^-A \S+ /, "")));
+    const have = chainRules(observed.tables.nat, CHAINS.PORTS);
+    if (have.length !== want.length || have.some((line, k) => line !== want[k])) {
+      parts.nat.declare.push(CHAINS.PORTS);
+      parts.nat.add.push(...options.ports);
+      portsRewritten = true;
+      result.ports.push(`nat chain ${CHAINS.PORTS} rewritten from the store: it held ${have.length} line(s), the store has ${want.length} published port(s)`);
+    }
+  }
 
   for (const s of desired) {
     const problems = diagnose(s, observed);
@@ -462,7 +489,7 @@ export function planReconcile(
       if (!r.chain.startsWith("NSLAB-") || idOfSandboxChain(r.chain)) continue;
       const id = markIdOfRule(r.spec);
       if (!id || wantedIds.has(id)) continue;
-      parts[table].remove.push(r);
+      if (!(portsRewritten && table === "nat" && r.chain === CHAINS.PORTS)) parts[table].remove.push(r);
       result.removed.push({ object: `${table} ${r.chain} rule`, what: `rule of a sandbox (${id}) the store does not have` });
     }
     if (table === "filter") {
