@@ -4,7 +4,7 @@
  * is written in the canonical form `iptables-save` prints it back, so observed and
  * desired lines compare as text.
  */
-import { HOST_IF_WILDCARD, hostIfName, ruleComment } from "./names";
+import { HOST_IF_WILDCARD, hostIfName, idOfMark, ruleComment } from "./names";
 import type { TableName } from "./iptables";
 
 export const CHAINS = {
@@ -107,17 +107,7 @@ export function idOfSandboxChain(chain: string): string | null {
   return m ? m[1]! : null;
 }
 
-/**
- * The sandbox id in a rule's nslab mark (`--comment "nslab:<id>"`, `nslab:<id>:policy`,
- * `nslab:<id>:port:<portId>`...), or null when the rule carries none.
- */
-export function markIdOfRule(spec: string): string | null {
-  const m = /--comment "?nslab:([a-z][0-9a-z]{9})(?=[:"\s]|$)/.exec(spec);
-  return m ? m[1]! : null;
-}
-
-/** The sandbox id in a link alias `nslab:<id>`, or null. */
+/** The sandbox id in a link alias `nslab:<id>`, or null (names.ts `idOfMark`, the one mark parser). */
 export function markIdOfAlias(alias: string | null): string | null {
-  const m = alias ? /^nslab:([a-z][0-9a-z]{9})$/.exec(alias) : null;
-  return m ? m[1]! : null;
+  return alias ? idOfMark(alias) : null;
 }

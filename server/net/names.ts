@@ -39,11 +39,25 @@ export const ruleComment = (id: string, what?: string) => (what ? `${MARK}:${id}
 export const egressChain = (id: string) => `${CHAIN_PREFIX}E-${id}`;
 export const ingressChain = (id: string) => `${CHAIN_PREFIX}I-${id}`;
 
+/** A whole mark: `nslab:<id>` with optional `:what` parts (`:policy`, `:rule:<ruleId>`, `:port:<portId>`). */
+const WHOLE_MARK = /^nslab:([a-z][0-9a-z]{9})(?::[0-9a-z_.-]+)*$/;
+/** A comment match in a rule spec: `--comment "<value>"` (quoted, with escapes) or `--comment <value>`. */
+const COMMENT = /(?:^|\s)--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))/g;
+
 /**
- * The id in a mark (`nslab:<id>`, `nslab:<id>:what` or `nslab:<id>:what:<subId>`, like
- * `nslab:<id>:port:<portId>`), or null when it is not ours.
+ * The sandbox id a mark names, or null when `text` carries none. The one parser of
+ * nslab's marks: `text` is either a mark itself (a link alias, a comment value) or a
+ * rule (as `iptables-save` prints it, comment quoted or not), whose `--comment` value
+ * must then be a whole mark. A comment that merely contains `nslab:<id>` among other
+ * words (someone's note), or the text in another option (`--log-prefix`), is not ours.
  */
 export function idOfMark(text: string): string | null {
-  const m = /(?:^|\s|")nslab:([a-z][0-9a-z]{9})(?::[\w.-]+)*(?:"|\s|$)/.exec(text);
-  return m ? m[1]! : null;
+  const whole = WHOLE_MARK.exec(text);
+  if (whole) return whole[1]!;
+  for (const m of text.matchAll(COMMENT)) {
+    const value = (m[1] ?? m[2])!.replace(/\\(.)/g, "$1");
+    const mark = WHOLE_MARK.exec(value);
+    if (mark) return mark[1]!;
+  }
+  return null;
 }

@@ -8,8 +8,8 @@ import type { Command } from "./runner";
 import type { Observed } from "./observe";
 import { namespaceOfId } from "./observe";
 import { chainRules, emptyParts, normalizeSpec, partsEmpty, restoreText, type IptRule, type RestoreParts, type TableName } from "./iptables";
-import { CHAINS, JUMPS, KEPT_CHAINS, OWN_CHAINS, STATIC_CHAINS, idOfSandboxChain, markIdOfAlias, markIdOfRule, sandboxLines } from "./layout";
-import { egressChain, hostIfName, ingressChain, linkAlias } from "./names";
+import { CHAINS, JUMPS, KEPT_CHAINS, OWN_CHAINS, STATIC_CHAINS, idOfSandboxChain, sandboxLines } from "./layout";
+import { egressChain, hostIfName, idOfMark, ingressChain, linkAlias } from "./names";
 import { renderSandboxFilterChains, type FilterRuleSpec, type Policy } from "./sandbox-chains";
 
 /** Where `ip netns exec` finds a namespace's own /etc files (resolv.conf). */
@@ -237,7 +237,7 @@ export function planCreate(specs: readonly SandboxSpec[], observed: Observed): S
 function markedRules(observed: Observed, table: TableName, id: string): IptRule[] {
   const t = observed.tables?.[table];
   if (!t) return [];
-  return t.rules.filter((r) => r.chain.startsWith("NSLAB-") && idOfSandboxChain(r.chain) === null && markIdOfRule(r.spec) === id);
+  return t.rules.filter((r) => r.chain.startsWith("NSLAB-") && idOfSandboxChain(r.chain) === null && idOfMark(r.spec) === id);
 }
 
 /** A sandbox's own chains present in the observation. */
@@ -472,7 +472,7 @@ export function planReconcile(
 
   // Objects marked nslab's that the store does not want.
   for (const link of observed.links) {
-    const id = markIdOfAlias(link.alias);
+    const id = link.alias ? idOfMark(link.alias) : null;
     if (!id || wantedIds.has(id)) continue;
     hostLines.push(`link del dev ${link.name}`);
     result.removed.push({ object: `link ${link.name}`, what: `veth of a sandbox (${id}) the store does not have` });
@@ -487,7 +487,7 @@ export function planReconcile(
     if (!t) continue;
     for (const r of t.rules) {
       if (!r.chain.startsWith("NSLAB-") || idOfSandboxChain(r.chain)) continue;
-      const id = markIdOfRule(r.spec);
+      const id = idOfMark(r.spec);
       if (!id || wantedIds.has(id)) continue;
       if (!(portsRewritten && table === "nat" && r.chain === CHAINS.PORTS)) parts[table].remove.push(r);
       result.removed.push({ object: `${table} ${r.chain} rule`, what: `rule of a sandbox (${id}) the store does not have` });
