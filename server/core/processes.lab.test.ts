@@ -177,7 +177,7 @@ describe("processes through the API (lab)", () => {
     });
     expect(started.id).toMatch(/^p[0-9a-z]{11}$/);
     const pid = started.pid;
-    // The launcher only exec()s: the pid becomes the program itself (no wrapper left).
+    // The launcher only replaces itself (execve): the pid becomes the program itself (no wrapper left).
     await waitFor("the program to exec", () => cmdline(pid).join(" ") === "sleep 1000");
     const st = status(pid);
     expect(st.Uid!.split(/\s+/).map(Number)).toEqual([NOBODY, NOBODY, NOBODY, NOBODY]);

@@ -33,7 +33,7 @@ import { log } from "../log";
  * -------------------------------------------------------------
  * The launcher (server/net/programs.ts) starts each program detached: its own session
  * and process group, stdout/stderr going straight to files, no pipe to the console. The
- * pid it returns is the program's own (the launcher chain only exec()s).
+ * pid it returns is the program's own (each launcher in the chain replaces itself with execve).
  *
  * - While the console that started a program lives, it is the program's parent and
  *   learns the real exit code or killing signal from the spawn's promise.

@@ -290,28 +290,7 @@ export function planDelete(specs: readonly SandboxSpec[], observed: Observed): S
     if (hasNs) hostLines.push(`netns del ${s.name}`);
     if (hasNs) present.push(s);
   }
-  if (hostLines.length) {
-    const redo = present.flatMap((s) => hostCreateLines(s, true));
-    steps.push({
-      title: `host: remove ${present.length} namespace(s)`,
-      do: run(ipBatch(hostLines)),
-      undo: [
-        ...(redo.length ? [run(ipBatch(redo, true))] : []),
-        ...present.filter((s) => !s.adopted).map((s) => run(nsBatch(s.name, insideLines(s)))),
-      ],
-      atomic: false,
-    });
-  }
-  for (const s of specs) {
-    if (s.adopted) continue;
-    const file = resolvConfPath(s.name);
-    steps.push({
-      title: `remove resolv.conf of ${s.name}`,
-      do: { kind: "remove", path: file },
-      undo: s.dns.length ? [{ kind: "write", path: file, content: resolvConf(s.dns) }] : [],
-      atomic: true,
-    });
-  }
+  steps.push(...namespaceRemovalSteps(specs, present, hostLines));
   return steps;
 }
 
@@ -550,6 +529,17 @@ export function planDeleteFast(
   steps.push(...restoreSteps("firewall", parts, undo));
   const present = specs.filter((s) => observed.namespaces.some((n) => n.name === s.name));
   const hostLines = specs.flatMap((s) => [...(wired(s) ? [`link del dev ${hostIfName(s.id)}`] : []), ...(present.includes(s) ? [`netns del ${s.name}`] : [])]);
+  steps.push(...namespaceRemovalSteps(specs, present, hostLines));
+  return steps;
+}
+
+/**
+ * The last steps of every delete plan: one host batch that removes the veths and
+ * namespaces (its undo recreates them and their inside settings), then each sandbox's
+ * resolv.conf (its undo writes it back).
+ */
+function namespaceRemovalSteps(specs: readonly SandboxSpec[], present: readonly SandboxSpec[], hostLines: string[]): Step[] {
+  const steps: Step[] = [];
   if (hostLines.length) {
     const redo = present.flatMap((s) => hostCreateLines(s, true));
     steps.push({

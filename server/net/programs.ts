@@ -7,7 +7,7 @@ import type { Runner } from "./runner";
  * The program launcher: starts user programs inside a sandbox's network namespace and
  * signals them. Like every other door to the host it lives in server/net/.
  *
- * A program is started as one chain of exec()s, never a shell and never a fork, so the
+ * A program is started as one chain of execve calls, never a shell and never a fork, so the
  * pid the console gets back from the spawn is the program's own pid:
  *
  *   ip netns exec NAME                 joins the namespace, binds /etc/netns/NAME/* over
