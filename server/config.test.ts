@@ -27,6 +27,13 @@ describe("loadConfig", () => {
     expect(config.NSLAB_ADMIN_PASSWORD).toBeUndefined();
     expect(config.NSLAB_RECONCILE_SECONDS).toBe(30);
     expect(config.NSLAB_PROCESS_LIMIT).toBe(20);
+    expect(config.NSLAB_ENGINE).toBe("on");
+  });
+
+  it("takes NSLAB_ENGINE on or off and names any other value", () => {
+    expect(load({ NSLAB_ENGINE: "off" }).NSLAB_ENGINE).toBe("off");
+    const error = configError({ NSLAB_ENGINE: "maybe" });
+    expect(error.message).toContain('NSLAB_ENGINE="maybe": must be "on" or "off"');
   });
 
   it("reads and converts good values", () => {

@@ -34,6 +34,8 @@ const configSchema = z.object({
   NSLAB_PROCESS_LOG_BYTES: z.coerce.number().int().min(4096).max(1024 ** 3).default(1024 * 1024),
   /** Seconds process.stop waits after TERM/INT before it sends KILL. */
   NSLAB_PROCESS_STOP_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(5),
+  /** `off` runs the console without touching the network (no reconcile, no layout). */
+  NSLAB_ENGINE: z.enum(["on", "off"], { message: 'must be "on" or "off"' }).default("on"),
   NSLAB_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

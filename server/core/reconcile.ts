@@ -118,7 +118,7 @@ export async function reconcile(app: EngineApp, options: { by: string; force?: b
  * NSLAB_ENGINE=off to run the console without touching the network at all.
  */
 export async function startEngine(app: App): Promise<void> {
-  if (process.env.NSLAB_ENGINE === "off") {
+  if (app.config.NSLAB_ENGINE === "off") {
     log.warn("NSLAB_ENGINE=off: the sandbox engine does not touch the network");
     return;
   }
