@@ -106,3 +106,21 @@ export async function apiError(fn: () => Promise<unknown>): Promise<ApiError> {
   }
   throw new Error("expected the call to fail, and it succeeded");
 }
+
+/**
+ * Creates console users through `admin` (password `<name>-password-1`) and returns a
+ * signed-in client for each, in the order given.
+ */
+export async function signInNewUsers<const U extends readonly (readonly [string, "admin" | "operator" | "viewer"])[]>(
+  admin: ApiClient,
+  users: U,
+): Promise<{ [K in keyof U]: ApiClient }> {
+  const clients: ApiClient[] = [];
+  for (const [username, role] of users) {
+    await admin.mutate("user.create", { username, password: `${username}-password-1`, role });
+    const client = new ApiClient(admin.baseURL);
+    await client.login(username, `${username}-password-1`);
+    clients.push(client);
+  }
+  return clients as { [K in keyof U]: ApiClient };
+}

@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lab, requireLab } from "../../test-support/lab";
 import { startServer, type TestServer } from "../../test-support/server";
-import { ApiClient, apiError } from "../../test-support/api-client";
+import { ApiClient, apiError, signInNewUsers } from "../../test-support/api-client";
 import { probe, startServerIn } from "../net/rules-lab-probe";
 import { savedPortRules } from "../net/ports-nat";
 
@@ -44,15 +44,7 @@ beforeAll(async () => {
   server = await startServer({ env: { NSLAB_RECONCILE_SECONDS: "3600" } });
   admin = new ApiClient(server.baseURL);
   await admin.login("admin", server.adminPassword);
-  for (const [username, role] of [["alice", "operator"], ["bob", "operator"], ["vera", "viewer"]] as const) {
-    await admin.mutate("user.create", { username, password: `${username}-password-1`, role });
-  }
-  alice = new ApiClient(server.baseURL);
-  await alice.login("alice", "alice-password-1");
-  bob = new ApiClient(server.baseURL);
-  await bob.login("bob", "bob-password-1");
-  vera = new ApiClient(server.baseURL);
-  await vera.login("vera", "vera-password-1");
+  [alice, bob, vera] = await signInNewUsers(admin, [["alice", "operator"], ["bob", "operator"], ["vera", "viewer"]]);
   web = await alice.mutate("sandbox.create", { name: "rp-web" });
   cli = await alice.mutate("sandbox.create", { name: "rp-cli" });
   webServer = await startServerIn(web.name, 8000);

@@ -11,8 +11,7 @@ import { eq } from "drizzle-orm";
 import { lab, requireLab } from "../../test-support/lab";
 import { addressesIn, labRun, makeApp, ping, snapshot, type LabRunner } from "../../test-support/engine-lab";
 import { probe, startServerIn } from "../net/rules-lab-probe";
-import { appRouter } from "../api/root";
-import { createCallerFactory, type Context } from "../api/trpc";
+import { callerFor } from "../../test-support/caller";
 import { errorData, toTRPCError } from "../errors";
 import type { App } from "../app";
 import type { Role } from "./users";
@@ -26,19 +25,7 @@ let app: App & { runner: LabRunner };
 const world = lab.worldAddr;
 const port = lab.worldPort;
 
-function caller(username: string, role: Role) {
-  const ctx: Context = {
-    app,
-    user: { username, role, runAs: [] },
-    authVia: "token",
-    sessionId: null,
-    origin: null,
-    ownOrigin: "http://127.0.0.1",
-    clientAddress: "lab",
-    resHeaders: new Headers(),
-  };
-  return createCallerFactory(appRouter)(ctx);
-}
+const caller = (username: string, role: Role) => callerFor(app, username, role);
 const admin = () => caller("admin", "admin");
 const alice = () => caller("alice", "operator");
 
@@ -291,7 +278,7 @@ describe("bad input is refused before anything runs", () => {
     const small = makeApp({ NSLAB_POOL: "10.200.0.0/30" });
     try {
       // 10.200.0.0/30 is taken by an existing sandbox (the host route shows it).
-      const c = createCallerFactory(appRouter)({ app: small, user: { username: "admin", role: "admin", runAs: [] }, authVia: "token", sessionId: null, origin: null, ownOrigin: "x", clientAddress: "lab", resHeaders: new Headers() });
+      const c = callerFor(small, "admin", "admin");
       expect((await failure(c.sandbox.create({ name: "nope" }))).appCode).toBe("POOL_EXHAUSTED");
       expect(small.runner.changesSince(0)).toEqual([]);
     } finally {
