@@ -35,6 +35,8 @@ export function parseSandboxCounters(saved: string, sandboxId: string): SandboxC
   const policy = `${MARK}:${sandboxId}:policy`;
   const out: SandboxCounters = { rules: new Map(), egressPolicy: null, ingressPolicy: null };
   for (const line of saved.split("\n")) {
+    // Cheap test first: the whole filter table passes through here on every rule.list.
+    if (!line.includes(sandboxId)) continue;
     const m = LINE.exec(line);
     if (!m || idOfSandboxChain(m[3]!) !== sandboxId) continue;
     const mark = COMMENT.exec(line)?.[1];

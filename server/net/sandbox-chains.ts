@@ -212,8 +212,13 @@ export function renderedChainRules(spec: SandboxFilterSpec): string[] {
  */
 export function savedChainRules(saved: string, sandboxId: string): string[] {
   const byChain = new Map<string, string[]>();
+  const e = `-A ${egressChain(sandboxId)}`;
+  const i = `-A ${ingressChain(sandboxId)}`;
   for (const raw of saved.split("\n")) {
+    // Cheap test first: the whole filter table passes through here on every rule.list.
+    if (!raw.includes(sandboxId)) continue;
     const line = raw.replace(/^\[\d+:\d+\] /, "");
+    if (!line.startsWith(e) && !line.startsWith(i)) continue;
     const chain = /^-A (\S+) /.exec(line)?.[1];
     if (!chain || idOfSandboxChain(chain) !== sandboxId) continue;
     let list = byChain.get(chain);
