@@ -193,6 +193,63 @@ describe("filter rules in the kernel", () => {
   });
 });
 
+describe("chunk chains in the kernel", () => {
+  it("rules past the first 100 keep first-match order, RETURN still means accept, and the policy closes the last chunk", async () => {
+    const filler = (k: number) => ({ direction: "egress" as const, action: "drop" as const, protocol: "udp" as const, peer: `10.99.${k % 250}.0/24`, ports: "9" });
+    const rules = [
+      ...Array.from({ length: 150 }, (_, k) => filler(k)),
+      { direction: "egress" as const, action: "accept" as const, protocol: "tcp" as const, peer: world, ports: String(worldPort) },
+      { direction: "egress" as const, action: "drop" as const },
+      ...Array.from({ length: 100 }, (_, k) => filler(k + 150)),
+    ];
+    await alice().rule.replaceAll({ sandbox: A.name, revision: await revision(A.name), rules });
+    const { setPolicy } = await import("./rules");
+    await setPolicy(app, { username: "alice", role: "operator" }, { name: A.name, egress: "drop" });
+    const filter = await saveTable("filter");
+    expect(filter.split("\n")).toContain(`:NSLAB-E-${A.id}-2 -`);
+    expect(filter).not.toContain(`:NSLAB-E-${A.id}-3 `);
+    // The accept in chunk 1 lets the GET out (its RETURN skips the drop-all after it and the policy).
+    expect(await probe(A.name, world, worldPort)).toEqual({ kind: "ok", body: lab.uplinkAddr });
+    const listed = await alice().rule.list({ sandbox: A.name });
+    expect(listed.inSync).toBe(true);
+    const accept = listed.rules[150]!;
+    const dropAll = listed.rules[151]!;
+    expect(accept.action).toBe("accept");
+    expect(accept.packets).toBeGreaterThan(0);
+    // The drop-all moved in front of it blocks.
+    await alice().rule.move({ sandbox: A.name, id: dropAll.id, position: 150 });
+    expect((await probe(A.name, world, worldPort, 1000)).kind).toBe("timeout");
+    // The accept moved to the very end (last chunk, before the policy), the drop-all deleted: passes again.
+    await alice().rule.move({ sandbox: A.name, id: accept.id, position: 251 });
+    await alice().rule.delete({ sandbox: A.name, id: dropAll.id });
+    await expectKernelMatchesStore(A);
+    expect(await probe(A.name, world, worldPort)).toEqual({ kind: "ok", body: lab.uplinkAddr });
+    // Without it the policy at the end of the last chunk drops.
+    await alice().rule.delete({ sandbox: A.name, id: accept.id });
+    expect((await probe(A.name, world, worldPort, 1000)).kind).toBe("timeout");
+    expect((await alice().rule.list({ sandbox: A.name })).policy.egressPackets).toBeGreaterThan(0);
+    await expectKernelMatchesStore(A);
+
+    // An accept from a chunk chain returns to the dispatcher: the receiver's ingress still judges.
+    const server = await startServerIn(B.name, 8000);
+    try {
+      await alice().rule.add({ sandbox: A.name, direction: "egress", action: "accept", protocol: "tcp", peer: B.subnet, ports: "8000" });
+      expect((await alice().rule.list({ sandbox: A.name })).rules.at(-1)!.peer).toBe(B.subnet);
+      expect((await probe(A.name, B.address, 8000, 1000)).kind).toBe("timeout");
+      const bIn = await alice().rule.add({ sandbox: B.name, direction: "ingress", action: "accept", protocol: "tcp", peer: A.subnet, ports: "8000" });
+      expect(await probe(A.name, B.address, 8000)).toEqual({ kind: "ok", body: A.address });
+      await alice().rule.delete({ sandbox: B.name, id: bIn.id });
+    } finally {
+      await server.stop();
+      await reset(A);
+    }
+    // The rewrite back to no rules removed the chunk chains.
+    expect(await saveTable("filter")).not.toContain(`NSLAB-E-${A.id}-1`);
+    await expectKernelMatchesStore(A);
+    await expectKernelMatchesStore(B);
+  });
+});
+
 describe("published ports", () => {
   it("reach a server in the sandbox from the outside world and from the host, and not after delete", async () => {
     const server = await startServerIn(A.name, 8000);
@@ -278,11 +335,23 @@ describe("scale, input, concurrency, authorization", () => {
     const added = await alice().rule.add({ sandbox: B.name, direction: "egress", action: "reject", protocol: "tcp", ports: "7-9", position: 500 });
     await expectKernelMatchesStore(B);
     expect(loadRules(store, B.id)[500]!.id).toBe(added.id);
-    // Written out by hand: the new rule sits after the egress rules that precede it.
+    // Written out by hand: laid out 100 rules a chain, 666 egress rules in the head chain
+    // and chunks 1-6, 334 ingress rules in the head chain and chunks 1-3, chained by goto.
+    const filter = await saveTable("filter");
+    const chainsOf = (dir: "E" | "I") => filter.split("\n").filter((l) => l.startsWith(`:NSLAB-${dir}-${B.id}`)).map((l) => l.slice(1).split(" ")[0]).sort();
+    expect(chainsOf("E")).toEqual([`NSLAB-E-${B.id}`, ...[1, 2, 3, 4, 5, 6].map((k) => `NSLAB-E-${B.id}-${k}`)]);
+    expect(chainsOf("I")).toEqual([`NSLAB-I-${B.id}`, ...[1, 2, 3].map((k) => `NSLAB-I-${B.id}-${k}`)]);
+    const linesOf = (chain: string) => filter.split("\n").filter((l) => l.startsWith(`-A ${chain} `));
+    expect(linesOf(`NSLAB-E-${B.id}`).at(-1)).toBe(`-A NSLAB-E-${B.id} -m comment --comment "nslab:${B.id}" -g NSLAB-E-${B.id}-1`);
+    expect(linesOf(`NSLAB-E-${B.id}-6`).at(-1)).toBe(`-A NSLAB-E-${B.id}-6 -m comment --comment "nslab:${B.id}:policy" -j RETURN`);
+    expect(linesOf(`NSLAB-I-${B.id}-3`).at(-1)).toBe(`-A NSLAB-I-${B.id}-3 -m comment --comment "nslab:${B.id}:policy" -j DROP`);
+    // The new rule went into the chunk of the egress rule it was inserted before, that chunk alone grew.
     const egressBefore = loadRules(store, B.id).slice(0, 500).filter((r) => r.direction === "egress").length;
-    const savedE = (await saveTable("filter")).split("\n").filter((l) => l.startsWith(`-A NSLAB-E-${B.id} `));
-    expect(savedE).toHaveLength(1 + loadRules(store, B.id).filter((r) => r.direction === "egress").length + 1);
-    expect(savedE[1 + egressBefore]).toBe(`-A NSLAB-E-${B.id} -p tcp -m tcp --dport 7:9 -m comment --comment "nslab:${B.id}:rule:${added.id}" -j REJECT --reject-with tcp-reset`);
+    const chunk = Math.floor(egressBefore / 100);
+    expect(chunk).toBeGreaterThan(0);
+    const savedE = linesOf(`NSLAB-E-${B.id}-${chunk}`);
+    expect(savedE).toHaveLength(100 + 1 + 1);
+    expect(savedE[egressBefore - 100 * chunk]).toBe(`-A NSLAB-E-${B.id}-${chunk} -p tcp -m tcp --dport 7:9 -m comment --comment "nslab:${B.id}:rule:${added.id}" -j REJECT --reject-with tcp-reset`);
     const moving = loadRules(store, B.id)[10]!;
     await alice().rule.move({ sandbox: B.name, id: moving.id, position: 900 });
     await expectKernelMatchesStore(B);

@@ -188,6 +188,56 @@ describe("rules service", () => {
     expect(texts[1]).not.toContain(":rule:");
   });
 
+  it("at scale, a single edit touches one chunk chain; a chunk past CHUNK_MAX or emptied is laid out afresh", async () => {
+    const rules = Array.from({ length: 250 }, (_, k) => ({ direction: "egress" as const, action: "drop" as const, protocol: "tcp" as const, ports: String(1000 + k) }));
+    await replaceAllRules(app, alice, { sandbox: "web", revision: 0, rules });
+    expect(texts[0]).toContain(":NSLAB-E-sweb000000-1 - [0:0]\n:NSLAB-E-sweb000000-2 - [0:0]\n");
+    expect(texts[0]).toContain(`-A NSLAB-E-sweb000000 -m comment --comment "nslab:sweb000000" -g NSLAB-E-sweb000000-1\n`);
+    const stored = () => loadRules(store, "sweb000000");
+    expect(stored().map((r) => r.chunk)).toEqual(Array.from({ length: 250 }, (_, j) => Math.floor(j / 100)));
+    // The API never shows the chunk.
+    expect(Object.keys((await listRules({ ...app, runner: new FakeRunner() }, "web", { counters: false })).rules[0]!)).not.toContain("chunk");
+
+    // Insert before rule 150: chunk 1, its 51st rule.
+    const a = await add(alice, { direction: "egress", action: "accept", position: 150 });
+    expect(texts[1]).toBe(`*filter\n-I NSLAB-E-sweb000000-1 51 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j RETURN\nCOMMIT\n`);
+    expect(stored()[150]).toMatchObject({ id: a.id, chunk: 1 });
+    // Move it to the very end: out of chunk 1, into the last chunk before its policy line.
+    await moveRule(app, alice, { sandbox: "web", id: a.id, position: 250 });
+    expect(texts[2]).toBe(
+      `*filter\n-D NSLAB-E-sweb000000-1 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j RETURN\n` +
+        `-I NSLAB-E-sweb000000-2 51 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j RETURN\nCOMMIT\n`,
+    );
+    await deleteRule(app, alice, { sandbox: "web", id: a.id });
+    expect(texts[3]).toBe(`*filter\n-D NSLAB-E-sweb000000-2 -m comment --comment "nslab:sweb000000:rule:${a.id}" -j RETURN\nCOMMIT\n`);
+    expect(texts).toHaveLength(4);
+
+    // Chunk 0 grows by edits up to CHUNK_MAX (200); one more lays everything out afresh.
+    for (let k = 0; k < 100; k++) await add(alice, { direction: "egress", action: "drop", position: 0 });
+    expect(texts).toHaveLength(104);
+    expect(texts[103]).toMatch(/^\*filter\n-I NSLAB-E-sweb000000 2 /);
+    expect(stored().filter((r) => r.chunk === 0)).toHaveLength(200);
+    await add(alice, { direction: "egress", action: "drop", position: 0 });
+    expect(texts).toHaveLength(105);
+    expect(texts[104]).toContain(":NSLAB-E-sweb000000-3 - [0:0]");
+    expect(stored().map((r) => r.chunk)).toEqual(Array.from({ length: 351 }, (_, j) => Math.floor(j / 100)));
+
+    // Emptying chunk 3 (51 rules) by deletes: the 51st delete removes its chain in a rewrite.
+    for (const rule of stored().slice(301)) await deleteRule(app, alice, { sandbox: "web", id: rule.id });
+    expect(texts).toHaveLength(155);
+    const last = stored()[300]!;
+    expect(last.chunk).toBe(3);
+    await deleteRule(app, alice, { sandbox: "web", id: last.id });
+    expect(texts).toHaveLength(156);
+    expect(texts[155]).toContain(":NSLAB-E-sweb000000-3 - [0:0]\n-X NSLAB-E-sweb000000-3\n");
+    expect(texts[155]).not.toContain("-A NSLAB-E-sweb000000-3 ");
+    expect(stored().map((r) => r.chunk)).toEqual(Array.from({ length: 300 }, (_, j) => Math.floor(j / 100)));
+
+    // replaceAll with fewer rules removes the chunk chains it no longer has.
+    await replaceAllRules(app, alice, { sandbox: "web", revision: (await listRules({ ...app, runner: new FakeRunner() }, "web", { counters: false })).revision, rules: rules.slice(0, 3) });
+    expect(texts[156]).toContain("-X NSLAB-E-sweb000000-1\n-X NSLAB-E-sweb000000-2\n");
+  });
+
   it("keeps rules of a sandbox without chains (isolated) in the store only", async () => {
     store.insert(sandboxes).values({ id: "siso000000", name: "iso", owner: "alice", mode: "isolated", nat: false, state: "ready", createdAt: new Date().toISOString() }).run();
     await addRule(app, alice, ruleAddSchema.parse({ sandbox: "iso", direction: "egress", action: "drop" }));

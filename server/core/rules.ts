@@ -10,7 +10,16 @@ import type { Role } from "./users";
 import { MAX_RULES, ruleSpecOf, type RuleSpec } from "../net/rules-input";
 import type { z } from "zod";
 import type { ruleAddSchema, ruleReplaceAllSchema, setPolicySchema } from "../net/rules-input";
-import { renderedChainRules, renderRuleDelete, renderRuleInsert, type SandboxFilterSpec } from "../net/sandbox-chains";
+import {
+  canonicalChunks,
+  chunkForInsert,
+  chunksStillFit,
+  renderedChainRules,
+  renderRuleDelete,
+  renderRuleInsert,
+  sandboxChainNames,
+  type SandboxFilterSpec,
+} from "../net/sandbox-chains";
 import { applySandboxFilter, readSandboxCounters } from "../net/rules-apply";
 import { withLock } from "./lock";
 
@@ -41,6 +50,17 @@ export type RuleRow = typeof rules.$inferSelect;
 export interface RuleView extends RuleSpec {
   id: string;
   position: number;
+}
+
+/** One rule as the store keeps it: with the chunk chain it sits in (never shown by the API). */
+export interface StoredRule extends RuleView {
+  chunk: number;
+}
+
+/** The API's view of a stored rule (without its chunk). */
+export function ruleView(rule: StoredRule): RuleView {
+  const { chunk: _chunk, ...view } = rule;
+  return view;
 }
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -81,16 +101,16 @@ export function assertSettled(sandbox: SandboxRow): void {
  * schema declares): reading 1,000 rules through the query builder cost about 10 ms here,
  * this about 1 ms, and every rule change reads the list once.
  */
-export function loadRules(db: Db, sandboxId: string): RuleView[] {
+export function loadRules(db: Db, sandboxId: string): StoredRule[] {
   const client = clientOf(db);
   let statement = loadStatements.get(client);
   if (!statement) {
     statement = client.prepare(
-      "SELECT id, position, direction, action, protocol, peer, ports, comment FROM rules WHERE sandbox_id = ? ORDER BY position",
+      "SELECT id, position, direction, action, protocol, peer, ports, comment, chunk FROM rules WHERE sandbox_id = ? ORDER BY position",
     );
     loadStatements.set(client, statement);
   }
-  return statement.all(sandboxId) as RuleView[];
+  return statement.all(sandboxId) as StoredRule[];
 }
 const loadStatements = new WeakMap<Database.Database, Database.Statement>();
 
@@ -107,7 +127,7 @@ function clientOf(db: Db): Database.Database {
 // list cached for the current revision is the store's list; a change elsewhere that
 // bumps the revision (or a restart) simply misses the cache.
 // Kept per store (per SQLite handle), so two stores in one process never share entries.
-type RulesCache = Map<string, { revision: number; rules: RuleView[] }>;
+type RulesCache = Map<string, { revision: number; rules: StoredRule[] }>;
 const rulesCaches = new WeakMap<Database.Database, RulesCache>();
 function cacheOf(db: Db): RulesCache {
   const client = clientOf(db);
@@ -117,7 +137,7 @@ function cacheOf(db: Db): RulesCache {
 }
 
 /** The sandbox's rules in order, from the cache when it holds the current revision. */
-export function rulesOf(db: Db, sandbox: SandboxRow): RuleView[] {
+export function rulesOf(db: Db, sandbox: SandboxRow): StoredRule[] {
   const cache = cacheOf(db);
   const hit = cache.get(sandbox.id);
   if (hit && hit.revision === sandbox.rulesRevision) return hit.rules;
@@ -127,11 +147,11 @@ export function rulesOf(db: Db, sandbox: SandboxRow): RuleView[] {
 }
 
 /** What the renderer needs for a sandbox, from the store (also for the engine's create/reconcile). */
-export function filterSpecOf(db: Db, sandbox: SandboxRow, ruleList: readonly RuleView[] = rulesOf(db, sandbox)): SandboxFilterSpec {
+export function filterSpecOf(db: Db, sandbox: SandboxRow, ruleList: readonly StoredRule[] = rulesOf(db, sandbox)): SandboxFilterSpec {
   return {
     id: sandbox.id,
     policy: { egress: sandbox.policyEgress, ingress: sandbox.policyIngress },
-    rules: ruleList.map((r) => ({ id: r.id, direction: r.direction, action: r.action, protocol: r.protocol, peer: r.peer, ports: r.ports })),
+    rules: ruleList.map((r) => ({ id: r.id, direction: r.direction, action: r.action, protocol: r.protocol, peer: r.peer, ports: r.ports, chunk: r.chunk })),
   };
 }
 
@@ -155,9 +175,37 @@ interface Change<T> {
   after: unknown;
   write: (tx: Db) => T;
   /** The whole list after the change (kept in the cache for the new revision). */
-  rules: RuleView[];
+  rules: StoredRule[];
   /** Single-rule edits for the kernel (else the chains are rewritten whole). */
   edits?: string[];
+  /** Chunk chains the kernel holds now and the new layout has not (removed by the rewrite). */
+  drop?: string[];
+}
+
+/** The chunk chains of `before` that `after` no longer has. */
+function chainsGone(sandboxId: string, before: readonly StoredRule[], after: readonly StoredRule[]): string[] {
+  const now = new Set(sandboxChainNames({ id: sandboxId, rules: after }));
+  return sandboxChainNames({ id: sandboxId, rules: before }).filter((chain) => !now.has(chain));
+}
+
+/**
+ * What a single-rule edit sends: the edits when the chunks still fit (no chunk over
+ * CHUNK_MAX, none emptied), else the rules laid out afresh (each direction's rule j in
+ * chunk floor(j/100)) and a whole rewrite that also removes the chunk chains gone.
+ */
+function singleEdit(sandboxId: string, before: readonly StoredRule[], after: StoredRule[], edits: (rules: StoredRule[]) => string[]) {
+  if (chunksStillFit(sandboxId, before, after)) return { rules: after, edits: edits(after), drop: [] as string[] };
+  const laidOut = canonicalChunks(after);
+  return { rules: laidOut, edits: undefined, drop: chainsGone(sandboxId, before, laidOut) };
+}
+
+/** Stores the chunk of every rule of `after` that `before` had in another chunk (after a fresh layout). */
+function writeChunks(tx: Db, before: readonly StoredRule[], after: readonly StoredRule[]): void {
+  const was = new Map(before.map((r) => [r.id, r.chunk]));
+  for (const rule of after) {
+    const chunk = was.get(rule.id);
+    if (chunk !== undefined && chunk !== rule.chunk) tx.update(rules).set({ chunk: rule.chunk }).where(eq(rules.id, rule.id)).run();
+  }
 }
 
 /**
@@ -183,7 +231,7 @@ async function applyAndCommit<T>(app: RulesApp, actor: Actor, sandbox: SandboxRo
   };
   try {
     const wired = hasChains(sandbox);
-    if (wired) await applySandboxFilter(app.runner, spec, change.edits);
+    if (wired) await applySandboxFilter(app.runner, spec, change.edits, change.drop);
     let out: T;
     try {
       out = app.store.transaction((tx) => {
@@ -197,7 +245,10 @@ async function applyAndCommit<T>(app: RulesApp, actor: Actor, sandbox: SandboxRo
       });
     } catch (error) {
       // The kernel took the change but the store did not: put the kernel back as the store has it.
-      if (wired) await applySandboxFilter(app.runner, filterSpecOf(app.store, sandbox)).catch(() => undefined);
+      if (wired) {
+        const stored = filterSpecOf(app.store, sandbox);
+        await applySandboxFilter(app.runner, stored, undefined, sandboxChainNames(spec)).catch(() => undefined);
+      }
       throw error;
     }
     cacheOf(app.store).set(sandbox.id, { revision: sandbox.rulesRevision + 1, rules: change.rules.map((r, position) => (r.position === position ? r : { ...r, position })) });
@@ -277,7 +328,7 @@ export async function listRules(app: RulesApp, name: string, options: { counters
     },
     rules: ruleList.map((rule) => {
       const counter = counters.rules.get(rule.id);
-      return { ...rule, packets: counter?.packets ?? 0, bytes: counter?.bytes ?? 0, inKernel: counter !== undefined };
+      return { ...ruleView(rule), packets: counter?.packets ?? 0, bytes: counter?.bytes ?? 0, inKernel: counter !== undefined };
     }),
   };
 }
@@ -293,25 +344,31 @@ export async function addRule(app: RulesApp, actor: Actor, input: z.output<typeo
     if (position > before.length) {
       refuse(app, actor, "rule.add", sandbox, input, new AppError("INPUT_INVALID", `position must be 0-${before.length}`, { fieldErrors: { position: [`must be 0-${before.length} (the sandbox holds ${before.length} rules)`] } }));
     }
-    const rule: RuleView = { id: newId("r"), position, ...ruleSpecOf(input) };
-    const after = [...before];
-    after.splice(position, 0, rule);
-    const spec = filterSpecOf(app.store, sandbox, after);
-    return applyAndCommit(app, actor, sandbox, spec, {
+    const spec0 = ruleSpecOf(input);
+    const dirIndex = before.slice(0, position).filter((r) => r.direction === spec0.direction).length;
+    const rule: StoredRule = { id: newId("r"), position, ...spec0, chunk: chunkForInsert(before, spec0.direction, dirIndex) };
+    const inserted = [...before];
+    inserted.splice(position, 0, rule);
+    const edit = singleEdit(sandbox.id, before, inserted, (list) => [renderRuleInsert(sandbox.id, filterSpecOf(app.store, sandbox, list).rules, rule.id)]);
+    const stored = edit.rules.find((r) => r.id === rule.id)!;
+    const view = ruleView(stored);
+    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, edit.rules), {
       action: "rule.add",
       target: rule.id,
       input,
       before: null,
-      after: rule,
-      rules: after,
-      edits: [renderRuleInsert(sandbox.id, spec.rules, rule.id)],
+      after: view,
+      rules: edit.rules,
+      edits: edit.edits,
+      drop: edit.drop,
       write: (tx) => {
         tx.update(rules)
           .set({ position: sql`${rules.position} + 1` })
           .where(and(eq(rules.sandboxId, sandbox.id), gte(rules.position, position)))
           .run();
-        tx.insert(rules).values({ ...rule, sandboxId: sandbox.id }).run();
-        return rule;
+        tx.insert(rules).values({ ...stored, sandboxId: sandbox.id }).run();
+        writeChunks(tx, before, edit.rules);
+        return view;
       },
     });
   });
@@ -323,17 +380,19 @@ export async function deleteRule(app: RulesApp, actor: Actor, input: { sandbox: 
     const before = rulesOf(app.store, sandbox);
     const rule = before.find((r) => r.id === input.id);
     if (!rule) refuse(app, actor, "rule.delete", sandbox, input, new AppError("NOT_FOUND", `Sandbox ${sandbox.name} has no rule ${input.id}`));
-    const after = before.filter((r) => r.id !== input.id);
-    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
+    const edit = singleEdit(sandbox.id, before, before.filter((r) => r.id !== input.id), () => [renderRuleDelete(sandbox.id, rule)]);
+    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, edit.rules), {
       action: "rule.delete",
       target: rule.id,
       input,
-      before: rule,
+      before: ruleView(rule),
       after: null,
-      rules: after,
-      edits: [renderRuleDelete(sandbox.id, rule)],
+      rules: edit.rules,
+      edits: edit.edits,
+      drop: edit.drop,
       write: (tx) => {
         tx.delete(rules).where(eq(rules.id, rule.id)).run();
+        writeChunks(tx, before, edit.rules);
         tx.update(rules)
           .set({ position: sql`${rules.position} - 1` })
           .where(and(eq(rules.sandboxId, sandbox.id), gt(rules.position, rule.position)))
@@ -355,19 +414,28 @@ export async function moveRule(app: RulesApp, actor: Actor, input: { sandbox: st
     }
     const from = rule.position;
     const to = input.position;
-    const after = before.filter((r) => r.id !== rule.id);
-    after.splice(to, 0, rule);
-    const moved = { ...rule, position: to };
-    const spec = filterSpecOf(app.store, sandbox, after);
-    return applyAndCommit(app, actor, sandbox, spec, {
+    const without = before.filter((r) => r.id !== rule.id);
+    const dirIndex = without.slice(0, to).filter((r) => r.direction === rule.direction).length;
+    const placed: StoredRule = { ...rule, position: to, chunk: chunkForInsert(without, rule.direction, dirIndex) };
+    const after = [...without];
+    after.splice(to, 0, placed);
+    const edit = singleEdit(sandbox.id, before, after, (list) => [
+      renderRuleDelete(sandbox.id, rule),
+      renderRuleInsert(sandbox.id, filterSpecOf(app.store, sandbox, list).rules, rule.id),
+    ]);
+    const stored = edit.rules.find((r) => r.id === rule.id)!;
+    const moved = ruleView(stored);
+    return applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, edit.rules), {
       action: "rule.move",
       target: rule.id,
       input,
-      before: rule,
+      before: ruleView(rule),
       after: moved,
-      rules: after,
-      edits: [renderRuleDelete(sandbox.id, rule), renderRuleInsert(sandbox.id, spec.rules, rule.id)],
+      rules: edit.rules,
+      edits: edit.edits,
+      drop: edit.drop,
       write: (tx) => {
+        writeChunks(tx, before, edit.rules);
         if (to < from) {
           tx.update(rules)
             .set({ position: sql`${rules.position} + 1` })
@@ -379,7 +447,7 @@ export async function moveRule(app: RulesApp, actor: Actor, input: { sandbox: st
             .where(and(eq(rules.sandboxId, sandbox.id), gt(rules.position, from), lte(rules.position, to)))
             .run();
         }
-        tx.update(rules).set({ position: to }).where(eq(rules.id, rule.id)).run();
+        tx.update(rules).set({ position: to, chunk: stored.chunk }).where(eq(rules.id, rule.id)).run();
         return moved;
       },
     });
@@ -397,14 +465,16 @@ export async function replaceAllRules(app: RulesApp, actor: Actor, input: z.outp
       ));
     }
     const before = rulesOf(app.store, sandbox);
-    const after: RuleView[] = input.rules.map((r, position) => ({ id: newId("r"), position, ...ruleSpecOf(r) }));
+    const after = canonicalChunks(input.rules.map((r, position): StoredRule => ({ id: newId("r"), position, ...ruleSpecOf(r), chunk: 0 })));
+    const views = after.map(ruleView);
     await applyAndCommit(app, actor, sandbox, filterSpecOf(app.store, sandbox, after), {
       action: "rule.replaceAll",
       target: null,
       input: { sandbox: input.sandbox, revision: input.revision, count: input.rules.length },
-      before,
-      after,
+      before: before.map(ruleView),
+      after: views,
       rules: after,
+      drop: chainsGone(sandbox.id, before, after),
       write: (tx) => {
         tx.delete(rules).where(eq(rules.sandboxId, sandbox.id)).run();
         // Chunks keep each INSERT under SQLite's bound-parameter limit.
@@ -414,7 +484,7 @@ export async function replaceAllRules(app: RulesApp, actor: Actor, input: z.outp
       },
     });
     const now = sandboxByName(app.store, input.sandbox);
-    return { revision: now.rulesRevision, rules: after };
+    return { revision: now.rulesRevision, rules: views };
   });
 }
 

@@ -462,6 +462,37 @@ describe("drift and reconcile", () => {
   });
 });
 
+describe("chunk chains (more than 100 rules a direction)", () => {
+  it("reconcile compares and removes chunk chains; deleting the sandbox removes them all", async () => {
+    const before = await snapshot();
+    const s = await alice().sandbox.create({ name: "chunky" });
+    const rules = Array.from({ length: 250 }, (_, k) => ({ direction: (k % 5 ? "egress" : "ingress") as "egress" | "ingress", action: "drop" as const, protocol: "udp" as const, ports: String(2000 + k) }));
+    await alice().rule.replaceAll({ sandbox: "chunky", revision: 0, rules });
+    const chains = async () =>
+      (await labRun("iptables-save", ["-t", "filter"])).split("\n").filter((l) => l.startsWith(":") && l.includes(s.id)).map((l) => l.slice(1).split(" ")[0]).sort();
+    // 200 egress rules: head + chunk 1; 50 ingress rules: head only.
+    expect(await chains()).toEqual([`NSLAB-E-${s.id}`, `NSLAB-E-${s.id}-1`, `NSLAB-I-${s.id}`]);
+    expect((await admin().host.reconcile()).drift).toEqual([]);
+    // A rule flushed out of a chunk chain, and a chunk chain the store's layout does not have.
+    await labRun("iptables", ["-F", `NSLAB-E-${s.id}-1`]);
+    await labRun("iptables", ["-N", `NSLAB-E-${s.id}-7`]);
+    await labRun("iptables", ["-A", `NSLAB-E-${s.id}-7`, "-m", "comment", "--comment", `nslab:${s.id}`, "-j", "DROP"]);
+    expect((await alice().rule.list({ sandbox: "chunky" })).inSync).toBe(false);
+    const report = await admin().host.reconcile();
+    expect(report.drift).toEqual([{ sandbox: "chunky", problems: [`chain NSLAB-E-${s.id}-1 differs`, `chain NSLAB-E-${s.id}-7 not in the store`] }]);
+    expect(await chains()).toEqual([`NSLAB-E-${s.id}`, `NSLAB-E-${s.id}-1`, `NSLAB-I-${s.id}`]);
+    expect((await alice().rule.list({ sandbox: "chunky" })).inSync).toBe(true);
+    expect((await admin().host.reconcile()).drift).toEqual([]);
+    // A chunk chain of a sandbox the store does not have goes too.
+    await labRun("iptables", ["-N", "NSLAB-I-szzzzzzzz8-3"]);
+    expect((await admin().host.reconcile()).removed).toContainEqual({ object: "chain NSLAB-I-szzzzzzzz8-3", what: "chain of a sandbox (szzzzzzzz8) the store does not have" });
+    // Delete: its chunk chains go with it, the host is as it was.
+    await alice().sandbox.delete({ name: "chunky" });
+    expect(await chains()).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
 describe("drift in the middle of a chain, and published ports", () => {
   it("two rules reordered by hand (iptables-restore) are drift; host.reconcile restores the store's order", async () => {
     const s = await alice().sandbox.get({ name: "nat1" });

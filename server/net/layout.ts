@@ -101,9 +101,12 @@ export function sandboxLines(s: SandboxFirewallSpec): Record<TableName, ChainLin
   return { filter, nat };
 }
 
-/** True for the per-sandbox chains (`NSLAB-E-<id>`, `NSLAB-I-<id>`); returns the id. */
+/**
+ * True for the per-sandbox chains (`NSLAB-E-<id>`, `NSLAB-I-<id>` and their chunk chains
+ * `NSLAB-E-<id>-<k>`, `NSLAB-I-<id>-<k>`); returns the id.
+ */
 export function idOfSandboxChain(chain: string): string | null {
-  const m = /^NSLAB-[EI]-([a-z][0-9a-z]{9})$/.exec(chain);
+  const m = /^NSLAB-[EI]-([a-z][0-9a-z]{9})(?:-[1-9][0-9]{0,3})?$/.exec(chain);
   return m ? m[1]! : null;
 }
 

@@ -38,6 +38,11 @@ export const ruleComment = (id: string, what?: string) => (what ? `${MARK}:${id}
 /** The sandbox's egress chain (traffic leaving it) and ingress chain (traffic going into it). */
 export const egressChain = (id: string) => `${CHAIN_PREFIX}E-${id}`;
 export const ingressChain = (id: string) => `${CHAIN_PREFIX}I-${id}`;
+/**
+ * Chunk `k` of a sandbox's egress or ingress chain: 0 is the head chain itself, k > 0
+ * `NSLAB-E-<id>-<k>` (at most 8 + 10 + 1 + 2 = 21 characters with MAX_RULES 5,000).
+ */
+export const chunkChain = (head: string, k: number) => (k === 0 ? head : `${head}-${k}`);
 
 /** A whole mark: `nslab:<id>` with optional `:what` parts (`:policy`, `:rule:<ruleId>`, `:port:<portId>`). */
 const WHOLE_MARK = /^nslab:([a-z][0-9a-z]{9})(?::[0-9a-z_.-]+)*$/;

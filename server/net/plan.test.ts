@@ -6,7 +6,7 @@ import { FakeRunner, CommandError } from "./runner";
 import { apply } from "./apply";
 import { AppError } from "../errors";
 import { sandboxLines } from "./layout";
-import { renderedChainRules } from "./sandbox-chains";
+import { canonicalChunks, renderedChainRules, type FilterRuleSpec } from "./sandbox-chains";
 import { renderPortRule } from "./ports-nat";
 
 const IP_EMPTY = [
@@ -400,6 +400,59 @@ describe("planReconcile", () => {
     // An edited rule in the middle is drift too.
     const edited = lines.map((l) => l.replace("--dport 1001", "--dport 1003"));
     expect(diagnose(twoRules, wiredHost(twoRules, edited))).toEqual(["chain NSLAB-E-sabcdefgh1 differs"]);
+  });
+
+  describe("chunk chains", () => {
+    const many = (n: number): FilterRuleSpec[] =>
+      Array.from({ length: n }, (_, k) => ({ id: `r${String(k).padStart(9, "0")}`, direction: "egress", action: "drop", protocol: "tcp", peer: null, ports: String(1000 + k) }));
+    const chunked = spec({ rules: canonicalChunks(many(250)) });
+    /** wiredHost with the chunk chains `chains` declared too. */
+    const withChains = (sp: SandboxSpec, lines: string[], chains: string[]) => {
+      const o = wiredHost(sp, lines);
+      for (const c of chains) o.tables!.filter.chains.set(c, "-");
+      return o;
+    };
+
+    it("compares every chunk chain whole: the same rules in other chunks are drift", () => {
+      const lines = renderedChainRules(chunked);
+      const chains = ["NSLAB-E-sabcdefgh1-1", "NSLAB-E-sabcdefgh1-2"];
+      expect(diagnose(chunked, withChains(chunked, lines, chains))).toEqual([]);
+      expect(planReconcile([chunked], withChains(chunked, lines, chains)).steps).toEqual([]);
+      // Rule 100 at the end of chunk 0 instead of the start of chunk 1: same order of rules overall.
+      const otherLayout = spec({ rules: chunked.rules.map((r, k) => (k === 100 ? { ...r, chunk: 0 } : r)) });
+      expect(diagnose(chunked, withChains(chunked, renderedChainRules(otherLayout), chains))).toEqual([
+        "chain NSLAB-E-sabcdefgh1 differs",
+        "chain NSLAB-E-sabcdefgh1-1 differs",
+      ]);
+      // A chunk chain missing, and one the store's layout does not have.
+      expect(diagnose(chunked, withChains(chunked, lines, ["NSLAB-E-sabcdefgh1-1"]))).toEqual(["chain NSLAB-E-sabcdefgh1-2 missing"]);
+      const extra = withChains(chunked, [...lines, '-A NSLAB-E-sabcdefgh1-7 -m comment --comment "nslab:sabcdefgh1:rule:r000000001" -j DROP'], [...chains, "NSLAB-E-sabcdefgh1-7"]);
+      expect(diagnose(chunked, extra)).toEqual(["chain NSLAB-E-sabcdefgh1-7 not in the store"]);
+      const text = renderPlan(planReconcile([chunked], extra).steps);
+      expect(text).toContain("| -F NSLAB-E-sabcdefgh1-7");
+      expect(text).toContain("| -X NSLAB-E-sabcdefgh1-7");
+      expect(text).toContain("| :NSLAB-E-sabcdefgh1-2 - [0:0]");
+    });
+
+    it("removes the chunk chains of a sandbox the store does not have, and deletes take a sandbox's chunk chains along", () => {
+      const lines = renderedChainRules(chunked);
+      const chains = ["NSLAB-E-sabcdefgh1-1", "NSLAB-E-sabcdefgh1-2"];
+      const orphan = planReconcile([], withChains(chunked, lines, chains));
+      for (const c of ["NSLAB-E-sabcdefgh1", "NSLAB-I-sabcdefgh1", ...chains]) {
+        expect(orphan.removed).toContainEqual({ object: `chain ${c}`, what: "chain of a sandbox (sabcdefgh1) the store does not have" });
+        expect(renderPlan(orphan.steps)).toContain(`| -X ${c}\n`);
+      }
+      // Delete from a full read: whatever chains of the sandbox are there, its chunks included.
+      const full = renderPlan(planDelete([spec()], withChains(chunked, lines, chains)));
+      for (const c of chains) expect(full).toContain(`| -X ${c}\n`);
+      // Delete from the store: the chunk chains its layout has.
+      const fast = renderPlan(planDeleteFast([chunked], { namespaces: [] }));
+      for (const c of chains) {
+        expect(fast).toContain(`| -F ${c}\n`);
+        expect(fast).toContain(`| -X ${c}\n`);
+      }
+      expect(fast).not.toContain("NSLAB-E-sabcdefgh1-3");
+    });
   });
 
   it("rewrites NSLAB-PORTS from the store when it differs, and only then", () => {

@@ -9,8 +9,8 @@ import type { Observed } from "./observe";
 import { namespaceOfId } from "./observe";
 import { chainRules, emptyParts, normalizeSpec, partsEmpty, restoreText, type IptRule, type RestoreParts, type TableName } from "./iptables";
 import { CHAINS, JUMPS, KEPT_CHAINS, OWN_CHAINS, STATIC_CHAINS, idOfSandboxChain, sandboxLines } from "./layout";
-import { egressChain, hostIfName, idOfMark, ingressChain, linkAlias } from "./names";
-import { renderSandboxFilterChains, type FilterRuleSpec, type Policy } from "./sandbox-chains";
+import { hostIfName, idOfMark, linkAlias } from "./names";
+import { renderSandboxFilterChains, sandboxChainNames, type FilterRuleSpec, type Policy } from "./sandbox-chains";
 
 /** Where `ip netns exec` finds a namespace's own /etc files (resolv.conf). */
 export const NETNS_ETC = "/etc/netns";
@@ -186,8 +186,9 @@ function sandboxFirewallUndo(s: SandboxSpec, undo: Record<TableName, RestorePart
   if (!wired(s)) return;
   const lines = sandboxLines(s);
   for (const table of ["filter", "nat"] as const) undo[table].remove.push(...lines[table]);
-  undo.filter.flush.push(egressChain(s.id), ingressChain(s.id));
-  undo.filter.drop.push(egressChain(s.id), ingressChain(s.id));
+  const chains = sandboxChainNames({ id: s.id, rules: s.rules });
+  undo.filter.flush.push(...chains);
+  undo.filter.drop.push(...chains);
 }
 
 /**
@@ -240,11 +241,11 @@ function markedRules(observed: Observed, table: TableName, id: string): IptRule[
   return t.rules.filter((r) => r.chain.startsWith("NSLAB-") && idOfSandboxChain(r.chain) === null && idOfMark(r.spec) === id);
 }
 
-/** A sandbox's own chains present in the observation. */
+/** A sandbox's own chains present in the observation: its two heads and any chunk chain. */
 function ownChainsOf(observed: Observed, id: string): string[] {
   const t = observed.tables?.filter;
   if (!t) return [];
-  return [egressChain(id), ingressChain(id)].filter((c) => t.chains.has(c));
+  return [...t.chains.keys()].filter((c) => idOfSandboxChain(c) === id);
 }
 
 /** Pieces that remove what the observation shows of a sandbox's firewall; `undo` re-adds it as it was. */
@@ -304,12 +305,17 @@ export function planSandboxChains(s: SandboxSpec, observed: Observed): Step[] {
     else parts.filter.add.push(line);
   }
   const t = observed.tables?.filter;
-  for (const chain of [egressChain(s.id), ingressChain(s.id)]) {
-    if (!t?.chains.has(chain)) continue;
+  for (const chain of ownChainsOf(observed, s.id)) {
     undo.filter.declare.push(chain);
-    undo.filter.add.push(...chainRules(t, chain).map((spec) => `-A ${chain} ${spec}`));
+    undo.filter.add.push(...chainRules(t!, chain).map((spec) => `-A ${chain} ${spec}`));
   }
   return restoreSteps(`chains of ${s.name}`, parts, undo);
+}
+
+/** Chains of sandbox `s` in the observation that its rendering does not have (chunks left over). */
+function extraChainsOf(s: SandboxSpec, observed: Observed): string[] {
+  const wanted = new Set(sandboxChainNames({ id: s.id, rules: s.rules }));
+  return ownChainsOf(observed, s.id).filter((c) => !wanted.has(c));
 }
 
 /** What reconcile found and will do, per sandbox and for objects nobody wants. */
@@ -346,7 +352,9 @@ export function diagnose(s: SandboxSpec, observed: Observed): string[] {
       }
     }
     const rendered = renderSandboxFilterChains({ id: s.id, policy: s.policy, rules: s.rules });
-    for (const chain of [egressChain(s.id), ingressChain(s.id)]) {
+    const chains = sandboxChainNames({ id: s.id, rules: s.rules });
+    // Every chain: the two heads and their chunk chains (a rule in another chunk counts).
+    for (const chain of chains) {
       if (!tables.filter.chains.has(chain)) {
         problems.push(`chain ${chain} missing`);
         continue;
@@ -356,6 +364,7 @@ export function diagnose(s: SandboxSpec, observed: Observed): string[] {
       const have = chainRules(tables.filter, chain);
       if (have.length !== want.length || have.some((line, k) => line !== want[k])) problems.push(`chain ${chain} differs`);
     }
+    for (const chain of extraChainsOf(s, observed)) problems.push(`chain ${chain} not in the store`);
   }
   return problems;
 }
@@ -444,6 +453,10 @@ export function planReconcile(
         // Its own chains are declared (flushed) again rather than dropped.
         parts[table].remove.push(...present[table].remove.filter((r) => r.chain !== CHAINS.PORTS));
       }
+      // Chunk chains the store's layout does not have are flushed and removed.
+      const extra = extraChainsOf(s, observed);
+      parts.filter.flush.push(...extra);
+      parts.filter.drop.push(...extra);
       addSandboxFirewall(s, parts);
     }
     result.repaired.push({ sandbox: s.name, what: finishing && !problems.length ? "finished creation" : problems.join(", ") || "finished creation" });
@@ -516,8 +529,9 @@ export function planDeleteFast(
     if (!wired(s)) continue;
     const lines = sandboxLines(s);
     for (const table of ["filter", "nat"] as const) parts[table].remove.push(...lines[table]);
-    parts.filter.flush.push(egressChain(s.id), ingressChain(s.id));
-    parts.filter.drop.push(egressChain(s.id), ingressChain(s.id));
+    const chains = sandboxChainNames({ id: s.id, rules: s.rules });
+    parts.filter.flush.push(...chains);
+    parts.filter.drop.push(...chains);
     addSandboxFirewall(s, undo);
   }
   if (portsNat) {

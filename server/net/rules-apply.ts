@@ -28,13 +28,19 @@ export async function runRestore(runner: Runner, text: string): Promise<void> {
 }
 
 /**
- * Changes one sandbox's two filter chains in ONE `iptables-restore --noflush --wait`
- * (one nf_tables transaction): the change lands whole or not at all, and nothing outside
- * the two chains is touched. With `edits` (single-rule inserts/deletes, see
+ * Changes one sandbox's filter chains (two heads and their chunk chains) in ONE
+ * `iptables-restore --noflush --wait` (one nf_tables transaction): the change lands whole
+ * or not at all, and nothing outside the sandbox's chains is touched. With `edits` (single-rule inserts/deletes, see
  * renderRuleInsert) only those are sent; if the kernel refuses them (it does not hold
  * what the store says: drift), the chains are rewritten whole from `spec` instead.
  */
-export async function applySandboxFilter(runner: Runner, spec: SandboxFilterSpec, edits?: readonly string[]): Promise<"edited" | "rewritten"> {
+export async function applySandboxFilter(
+  runner: Runner,
+  spec: SandboxFilterSpec,
+  edits?: readonly string[],
+  /** Chunk chains the store had before and `spec` no longer has (removed by a rewrite). */
+  drop: readonly string[] = [],
+): Promise<"edited" | "rewritten"> {
   if (edits && edits.length) {
     try {
       await runRestore(runner, `*filter\n${edits.join("\n")}\nCOMMIT\n`);
@@ -44,7 +50,7 @@ export async function applySandboxFilter(runner: Runner, spec: SandboxFilterSpec
     }
   }
   try {
-    await runRestore(runner, renderSandboxFilterRestore(spec));
+    await runRestore(runner, renderSandboxFilterRestore(spec, drop));
     return "rewritten";
   } catch (error) {
     applyFailed(error, "the rule change");

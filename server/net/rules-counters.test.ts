@@ -43,3 +43,34 @@ describe("parseSandboxCounters", () => {
     expect(c.ingressPolicy).toBeNull();
   });
 });
+
+describe("parseSandboxCounters with chunk chains", () => {
+  const chunked = `*filter
+:NSLAB-E-sabcdefghi - [0:0]
+:NSLAB-E-sabcdefghi-1 - [0:0]
+:NSLAB-I-sabcdefghi - [0:0]
+:NSLAB-I-sabcdefghi-2 - [0:0]
+:NSLAB-E-sabcdefghij-1 - [0:0]
+[5:300] -A NSLAB-E-sabcdefghi -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "nslab:sabcdefghi" -j RETURN
+[2:120] -A NSLAB-E-sabcdefghi -m comment --comment "nslab:sabcdefghi:rule:r000000001" -j DROP
+[8:480] -A NSLAB-E-sabcdefghi -m comment --comment "nslab:sabcdefghi" -g NSLAB-E-sabcdefghi-1
+[3:180] -A NSLAB-E-sabcdefghi-1 -m comment --comment "nslab:sabcdefghi:rule:r000000002" -j RETURN
+[5:300] -A NSLAB-E-sabcdefghi-1 -m comment --comment "nslab:sabcdefghi:policy" -j DROP
+[6:360] -A NSLAB-I-sabcdefghi -m comment --comment "nslab:sabcdefghi" -g NSLAB-I-sabcdefghi-2
+[1:60] -A NSLAB-I-sabcdefghi-2 -s 10.0.0.0/8 -m comment --comment "nslab:sabcdefghi:rule:r000000003" -j ACCEPT
+[4:240] -A NSLAB-I-sabcdefghi-2 -m comment --comment "nslab:sabcdefghi:policy" -j ACCEPT
+[99:9900] -A NSLAB-EXTRA-sabcdefghi-1 -m comment --comment "nslab:sabcdefghi:rule:r000000009" -j DROP
+COMMIT
+`;
+
+  it("maps rules in every chunk chain to their ids, and each policy from the last chunk of its direction", () => {
+    const c = parseSandboxCounters(chunked, "sabcdefghi");
+    expect(Object.fromEntries(c.rules)).toEqual({
+      r000000001: { packets: 2, bytes: 120 },
+      r000000002: { packets: 3, bytes: 180 },
+      r000000003: { packets: 1, bytes: 60 },
+    });
+    expect(c.egressPolicy).toEqual({ packets: 5, bytes: 300 });
+    expect(c.ingressPolicy).toEqual({ packets: 4, bytes: 240 });
+  });
+});

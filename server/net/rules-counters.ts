@@ -1,4 +1,5 @@
-import { egressChain, ingressChain, MARK } from "./names";
+import { MARK } from "./names";
+import { idOfSandboxChain } from "./layout";
 
 /** Packet and byte counters of one kernel rule. */
 export interface Counter {
@@ -25,18 +26,19 @@ const COMMENT = new RegExp(`--comment "?(${MARK}:[a-z][0-9a-z]{9}(?::[A-Za-z0-9_
 
 /**
  * Reads the counters of sandbox `sandboxId` out of `iptables-save -c -t filter` output:
- * only lines of its own two chains count, mapped to rule ids by their marks. A rule the
- * kernel does not hold (drift) is simply absent from the map.
+ * only lines of its own chains count (the two heads and their chunk chains), mapped to
+ * rule ids by their marks. A rule the kernel does not hold (drift) is simply absent from
+ * the map. The policy line closes the last chunk of its direction.
  */
 export function parseSandboxCounters(saved: string, sandboxId: string): SandboxCounters {
-  const e = egressChain(sandboxId);
-  const i = ingressChain(sandboxId);
   const rulePrefix = `${MARK}:${sandboxId}:rule:`;
   const policy = `${MARK}:${sandboxId}:policy`;
   const out: SandboxCounters = { rules: new Map(), egressPolicy: null, ingressPolicy: null };
   for (const line of saved.split("\n")) {
+    // Cheap test first: the whole filter table passes through here on every rule.list.
+    if (!line.includes(sandboxId)) continue;
     const m = LINE.exec(line);
-    if (!m || (m[3] !== e && m[3] !== i)) continue;
+    if (!m || idOfSandboxChain(m[3]!) !== sandboxId) continue;
     const mark = COMMENT.exec(line)?.[1];
     if (!mark) continue;
     const counter = { packets: Number(m[1]), bytes: Number(m[2]) };
@@ -46,7 +48,7 @@ export function parseSandboxCounters(saved: string, sandboxId: string): SandboxC
       // A rule appears once; if the kernel somehow holds it twice, show the sum.
       out.rules.set(ruleId, seen ? { packets: seen.packets + counter.packets, bytes: seen.bytes + counter.bytes } : counter);
     } else if (mark === policy) {
-      if (m[3] === e) out.egressPolicy = counter;
+      if (m[3]!.startsWith("NSLAB-E-")) out.egressPolicy = counter;
       else out.ingressPolicy = counter;
     }
   }

@@ -98,6 +98,12 @@ export const rules = sqliteTable(
     peer: text("peer"),
     ports: text("ports"),
     comment: text("comment").notNull().default(""),
+    /**
+     * The chunk chain the rule sits in (0: the sandbox's head chain NSLAB-E/I-<id>, k:
+     * NSLAB-E/I-<id>-k; docs/firewall.md "Chunk chains"). Non-decreasing along each
+     * direction's order; kept by server/core/rules.ts.
+     */
+    chunk: integer("chunk").notNull().default(0),
   },
   (t) => [index("rules_sandbox").on(t.sandboxId, t.position)],
 );

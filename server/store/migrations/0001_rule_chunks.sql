@@ -1,0 +1,1 @@
+ALTER TABLE `rules` ADD `chunk` integer DEFAULT 0 NOT NULL;
