@@ -20,8 +20,7 @@ import { openStore } from "../server/store/db";
 import { sandboxes } from "../server/store/schema";
 import { EventBus } from "../server/core/events";
 import { ExecaRunner } from "../server/net/runner";
-import { appRouter } from "../server/api/root";
-import { createCallerFactory, type Context } from "../server/api/trpc";
+import { callerFor } from "../test-support/caller";
 import type { App } from "../server/app";
 import { buildBaseLayout, buildSandboxes, labSandbox, removeSandboxes, restoreTables, snapshotTables, type LabSandbox } from "../server/net/rules-lab-fixture";
 import { egressChain } from "../server/net/names";
@@ -53,17 +52,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 const store = openStore(fs.mkdtempSync(path.join(os.tmpdir(), "nslab-bench-rules-")));
 const app = { store, runner: new ExecaRunner(), events: new EventBus() } as unknown as App;
-const ctx: Context = {
-  app,
-  user: { username: "bench", role: "admin", runAs: [] },
-  authVia: "token",
-  sessionId: null,
-  origin: null,
-  ownOrigin: "http://127.0.0.1",
-  clientAddress: "bench",
-  resHeaders: new Headers(),
-};
-const api = createCallerFactory(appRouter)(ctx);
+const api = callerFor(app, "bench", "admin");
 
 const insert = (s: LabSandbox) =>
   store

@@ -17,8 +17,7 @@ import { openStore, type Store } from "../store/db";
 import { sandboxes } from "../store/schema";
 import { EventBus } from "./events";
 import { ExecaRunner } from "../net/runner";
-import { appRouter } from "../api/root";
-import { createCallerFactory, type Context } from "../api/trpc";
+import { callerFor } from "../../test-support/caller";
 import { errorData } from "../errors";
 import type { App } from "../app";
 import type { Role } from "./users";
@@ -38,19 +37,7 @@ const C = labSandbox(2);
 const world = lab.worldAddr;
 const worldPort = lab.worldPort;
 
-function caller(username: string, role: Role) {
-  const ctx: Context = {
-    app,
-    user: { username, role, runAs: [] },
-    authVia: "token",
-    sessionId: null,
-    origin: null,
-    ownOrigin: "http://127.0.0.1",
-    clientAddress: "lab",
-    resHeaders: new Headers(),
-  };
-  return createCallerFactory(appRouter)(ctx);
-}
+const caller = (username: string, role: Role) => callerFor(app, username, role);
 const alice = () => caller("alice", "operator");
 
 /** The appCode and field names a call fails with. */
