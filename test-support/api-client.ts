@@ -124,3 +124,10 @@ export async function signInNewUsers<const U extends readonly (readonly [string,
   }
   return clients as { [K in keyof U]: ApiClient };
 }
+
+/** A client signed in as the test server's `admin`. */
+export async function signInAdmin(server: { baseURL: string; adminPassword: string }): Promise<ApiClient> {
+  const admin = new ApiClient(server.baseURL);
+  await admin.login("admin", server.adminPassword);
+  return admin;
+}

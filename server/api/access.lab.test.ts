@@ -1,6 +1,6 @@
 // Roles, the Origin check on cookie mutations and bearer tokens, against the real console in the lab.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, apiError } from "@/test-support/api-client";
+import { ApiClient, apiError, signInAdmin, signInNewUsers } from "@/test-support/api-client";
 import { startServer, type TestServer } from "@/test-support/server";
 
 let server: TestServer;
@@ -11,11 +11,8 @@ type AuditRow = { id: number; user: string; action: string; target: string | nul
 
 beforeAll(async () => {
   server = await startServer();
-  admin = new ApiClient(server.baseURL);
-  await admin.login("admin", server.adminPassword);
-  await admin.mutate("user.create", { username: "vera", password: "vera-password-1", role: "viewer" });
-  viewer = new ApiClient(server.baseURL);
-  await viewer.login("vera", "vera-password-1");
+  admin = await signInAdmin(server);
+  [viewer] = await signInNewUsers(admin, [["vera", "viewer"]]);
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,6 +1,6 @@
 // The audit log and the live event stream, against the real console in the lab.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, apiError } from "@/test-support/api-client";
+import { ApiClient, apiError, signInAdmin } from "@/test-support/api-client";
 import { startServer, type TestServer } from "@/test-support/server";
 
 let server: TestServer;
@@ -19,8 +19,7 @@ type AuditRow = {
 
 beforeAll(async () => {
   server = await startServer();
-  admin = new ApiClient(server.baseURL);
-  await admin.login("admin", server.adminPassword);
+  admin = await signInAdmin(server);
 });
 afterAll(async () => {
   await server?.stop();

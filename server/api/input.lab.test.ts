@@ -1,7 +1,7 @@
 // Bad input against the real console in the lab: schemas name the field, over-large
 // bodies are refused, and nothing is written when validation fails.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, apiError } from "@/test-support/api-client";
+import { ApiClient, apiError, signInAdmin } from "@/test-support/api-client";
 import { startServer, type TestServer } from "@/test-support/server";
 
 let server: TestServer;
@@ -9,8 +9,7 @@ let admin: ApiClient;
 
 beforeAll(async () => {
   server = await startServer();
-  admin = new ApiClient(server.baseURL);
-  await admin.login("admin", server.adminPassword);
+  admin = await signInAdmin(server);
 });
 afterAll(async () => {
   await server?.stop();

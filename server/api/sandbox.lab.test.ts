@@ -10,7 +10,7 @@ import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lab, requireLab } from "../../test-support/lab";
 import { startServer, type TestServer } from "../../test-support/server";
-import { ApiClient, apiError, signInNewUsers } from "../../test-support/api-client";
+import { ApiClient, apiError, signInNewUsers, signInAdmin } from "../../test-support/api-client";
 import { labRun, snapshot } from "../../test-support/engine-lab";
 import { probe } from "../net/rules-lab-probe";
 
@@ -57,8 +57,7 @@ beforeAll(async () => {
   await labRun("iptables", ["-t", "nat", "-A", "POSTROUTING", "-s", "198.51.100.0/24", "-j", "RETURN"]);
   foreignBefore = await foreignView();
   server = await startServer({ env: { NSLAB_RECONCILE_SECONDS: "3600" } });
-  admin = new ApiClient(server.baseURL);
-  await admin.login("admin", server.adminPassword);
+  admin = await signInAdmin(server);
   [alice, bob, vera] = await signInNewUsers(admin, [["alice", "operator"], ["bob", "operator"], ["vera", "viewer"]]);
 });
 

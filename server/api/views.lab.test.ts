@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireLab } from "../../test-support/lab";
 import { startServer, type TestServer } from "../../test-support/server";
-import { ApiClient } from "../../test-support/api-client";
+import { ApiClient, signInAdmin } from "../../test-support/api-client";
 
 requireLab();
 
@@ -40,8 +40,7 @@ async function node(name: string): Promise<Node> {
 
 beforeAll(async () => {
   server = await startServer({ env: { NSLAB_RECONCILE_SECONDS: "3600" } });
-  admin = new ApiClient(server.baseURL);
-  await admin.login("admin", server.adminPassword);
+  admin = await signInAdmin(server);
 });
 
 afterAll(async () => {

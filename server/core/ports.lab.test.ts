@@ -10,7 +10,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lab, requireLab } from "../../test-support/lab";
 import { startServer, type TestServer } from "../../test-support/server";
-import { ApiClient, apiError, signInNewUsers } from "../../test-support/api-client";
+import { ApiClient, apiError, signInNewUsers, signInAdmin } from "../../test-support/api-client";
 import { probe, startServerIn } from "../net/rules-lab-probe";
 import { savedPortRules } from "../net/ports-nat";
 
@@ -42,8 +42,7 @@ beforeAll(async () => {
   await execa("iptables", ["-w", "-t", "nat", "-A", "OUTPUT", "-d", "198.51.100.78/32", "-j", "RETURN"]);
   foreignBefore = await foreign();
   server = await startServer({ env: { NSLAB_RECONCILE_SECONDS: "3600" } });
-  admin = new ApiClient(server.baseURL);
-  await admin.login("admin", server.adminPassword);
+  admin = await signInAdmin(server);
   [alice, bob, vera] = await signInNewUsers(admin, [["alice", "operator"], ["bob", "operator"], ["vera", "viewer"]]);
   web = await alice.mutate("sandbox.create", { name: "rp-web" });
   cli = await alice.mutate("sandbox.create", { name: "rp-cli" });
